@@ -1,0 +1,52 @@
+"""The ``svr-desktop`` command line: a thin front on the core.
+
+Each sub-command lives in its own module and registers itself with
+``add_parser(subparsers)``; its handler returns an exit code.  Expected
+failures (bad files, bad options) are reported in one line on stderr with
+exit code 2, never as a traceback.  Qt is imported only by the ``gui``
+command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from . import dataset_commands, mesh_commands, train_command
+
+#: Modules that each contribute sub-commands.
+COMMAND_MODULES = (mesh_commands, dataset_commands, train_command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="svr-desktop",
+        description="Single-photo 3D reconstruction of industrial parts: "
+        "photo in, watertight CAD mesh out.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_parsers(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:
+        print(f"svr-desktop {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""``svr-desktop train``: train or resume a run (also under ``torchrun``)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+
+from ..devices import pick_device
+from ..training.config import load_config, preset_names
+from ..training.trainer import train
+from .progress_bar import run_with_progress_bar
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a reconstruction model on a data set",
+        description="Train on DATA_DIR, writing metrics.jsonl and checkpoints to RUN_DIR. "
+        "Ctrl+C (or SIGTERM) saves a checkpoint and exits cleanly; --resume continues "
+        "exactly where the run stopped. Under 'torchrun --nproc-per-node N' the same "
+        "command trains with DistributedDataParallel.",
+    )
+    parser.add_argument("--data", type=Path, required=True, help="data-set folder (svr-desktop dataset build)")
+    parser.add_argument("--out", type=Path, required=True, help="run folder")
+    parser.add_argument("--config", default=None, help=f"preset ({', '.join(preset_names())}) or YAML file (default cpu-small)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. optim.epochs=5 (repeatable)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, ...")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if args.resume and (args.config or args.overrides):
+        raise ValueError("--resume continues with the run's own config; drop --config/--set")
+    config = None if args.resume else load_config(args.config, args.overrides)
+    device = pick_device(args.device)
+    requested = []
+
+    def request_stop(signum, _frame) -> None:
+        requested.append(signum)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = run_with_progress_bar(
+            train(args.data, args.out, config, resume=args.resume, device=device, max_minutes=args.max_minutes, should_stop=lambda: bool(requested)),
+            quiet=args.quiet,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    state = f"stopped ({summary.stopped}); resume with --resume" if summary.stopped else "finished"
+    best = f"{summary.best_val_iou:.4f}" if summary.best_val_iou >= 0 else "n/a"
+    print(f"{summary.run_dir}: {state} after {summary.steps} steps, {summary.epochs_done} epochs, best val IoU {best}, {summary.seconds / 60:.1f} min")
+    return 0

@@ -1,0 +1,1 @@
+"""Data: procedural parts, the orthographic renderer, the data-set builder and loader."""

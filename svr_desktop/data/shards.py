@@ -1,0 +1,101 @@
+"""Data-set shards: a few shapes per compressed ``.npz`` file.
+
+A shard holds, for each of its shapes, the normalized object-frame mesh, the
+label-ready training points, quick validation points and every rendered view
+(see :class:`ShapeRecord`).  Only plain arrays are stored: loading uses
+``allow_pickle=False``, so a shard can never run code.  Writing is atomic and
+byte-for-byte deterministic (numpy writes fixed zip timestamps), which makes
+builds reproducible and resumable.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..files import atomic_write_bytes
+
+SHARD_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ShapeRecord:
+    """Everything the data set keeps about one shape and its views.
+
+    Object-frame arrays are in normalized units (longest bbox edge 1).  View
+    ``k`` maps object-frame points to its view frame as
+    ``(points @ rotations[k].T - view_centers[k]) * view_scales[k]``;
+    distances scale by ``view_scales[k]``, inside flags are unchanged.
+    """
+
+    shape_id: str
+    source: str  # part family, or mesh file name
+    info: dict  # JSON-serializable: generator parameters, repair notes, ...
+    mesh_vertices: np.ndarray  # (Nv, 3) float32
+    mesh_faces: np.ndarray  # (Nf, 3) int32
+    train_points: np.ndarray  # (N, 3) float32
+    train_distance: np.ndarray  # (N,) float32, voxels of the sampling grid
+    train_inside: np.ndarray  # (N,) bool
+    voxel_resolution: int
+    val_points: np.ndarray  # (M, 3) float32, uniform in the padded cube
+    val_inside: np.ndarray  # (M,) bool
+    rotations: np.ndarray  # (V, 3, 3) float32
+    view_centers: np.ndarray  # (V, 3) float32
+    view_scales: np.ndarray  # (V,) float32
+    a: np.ndarray  # (V,) float32
+    b: np.ndarray  # (V,) float32
+    images: np.ndarray  # (V, H, W, 3) uint8
+    masks: np.ndarray  # (V, H, W) bool
+    appearances: list  # V JSON-serializable dicts
+
+    @property
+    def views(self) -> int:
+        return len(self.rotations)
+
+    def to_view(self, points: np.ndarray, view: int) -> np.ndarray:
+        """Map object-frame points into view ``view``'s frame."""
+        return (points @ self.rotations[view].T - self.view_centers[view]) * self.view_scales[view]
+
+
+_JSON_FIELDS = ("shape_id", "source", "info", "voxel_resolution", "appearances")
+_ARRAY_FIELDS = tuple(f.name for f in fields(ShapeRecord) if f.name not in _JSON_FIELDS)
+
+
+def shard_bytes(records: list[ShapeRecord]) -> bytes:
+    """Serialize shape records into the bytes of one ``.npz`` shard."""
+    arrays: dict[str, np.ndarray] = {}
+    meta = []
+    for index, record in enumerate(records):
+        meta.append({name: getattr(record, name) for name in _JSON_FIELDS})
+        for name in _ARRAY_FIELDS:
+            arrays[f"{index}/{name}"] = np.ascontiguousarray(getattr(record, name))
+    arrays["meta"] = np.array(json.dumps({"format": SHARD_FORMAT, "shapes": meta}, sort_keys=True))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def write_shard(path: str | Path, records: list[ShapeRecord]) -> None:
+    """Write a shard atomically (temporary file + rename)."""
+    atomic_write_bytes(path, shard_bytes(records))
+
+
+def read_shard(path: str | Path) -> list[ShapeRecord]:
+    """Load a shard's records; raises ``ValueError`` for a corrupt or foreign file."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            arrays = [
+                {name: data[f"{index}/{name}"] for name in _ARRAY_FIELDS}
+                for index in range(len(meta["shapes"]))
+            ]
+    except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable data-set shard ({exc})") from exc
+    if meta.get("format") != SHARD_FORMAT:
+        raise ValueError(f"{path}: unsupported shard format {meta.get('format')}")
+    return [ShapeRecord(**shape_meta, **shape_arrays) for shape_meta, shape_arrays in zip(meta["shapes"], arrays)]

@@ -1,0 +1,59 @@
+"""Point queries against a triangle mesh: distance to the surface and inside.
+
+Both come from libigl in one pass: an AABB tree gives the exact unsigned
+distance to the nearest triangle, and the *generalized winding number* decides
+inside (winding number > 0.5).  For a closed, consistently oriented mesh the
+winding number is exactly 1 inside and 0 outside, so this equals the parity
+test; for meshes that are not watertight (small holes, cracks, duplicated
+sheets, common in CAD exports) it degrades gracefully instead of flipping
+whole regions, which ray parity does.  No repair is attempted here.
+
+The exact (hierarchical) winding number is used rather than libigl's "fast"
+approximation: the latter re-builds its expansion on every call, is slower
+here, and its signed-distance mode returns approximate distances.  Measured
+figures (``benchmarks/sampling.py``, docs/benchmarks.md): 10,000 points
+against a 5k-face part take about 0.1 s, 3-4x less than trimesh's
+``closest_point`` plus ``contains``, with the same answers on watertight
+meshes.
+"""
+
+from __future__ import annotations
+
+import igl
+import numpy as np
+import trimesh
+
+
+class MeshQuery:
+    """Distance and inside queries for one mesh (vertices/faces cached as libigl wants them)."""
+
+    def __init__(self, mesh: trimesh.Trimesh):
+        self._vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+        self._faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
+        if len(self._faces) == 0:
+            raise ValueError("mesh has no faces")
+
+    def signed_distance(self, points: np.ndarray) -> np.ndarray:
+        """Distance to the surface, negative inside (sign by winding number)."""
+        pts = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+        if len(pts) == 0:
+            return np.zeros(0)
+        dist, _, _, _ = igl.signed_distance(
+            pts,
+            self._vertices,
+            self._faces,
+            sign_type=igl.SIGNED_DISTANCE_TYPE_WINDING_NUMBER,
+        )
+        return dist
+
+    def distance_and_inside(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unsigned distance to the surface and a boolean inside flag per point."""
+        signed = self.signed_distance(points)
+        return np.abs(signed), signed < 0.0
+
+    def inside(self, points: np.ndarray) -> np.ndarray:
+        """Boolean inside flag per point (generalized winding number > 0.5)."""
+        pts = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+        if len(pts) == 0:
+            return np.zeros(0, dtype=bool)
+        return igl.winding_number(self._vertices, self._faces, pts) > 0.5

@@ -1,0 +1,73 @@
+"""The typed model configuration that every checkpoint carries.
+
+``dataclasses.asdict(config)`` is plain JSON / YAML and ``ModelConfig(**d)``
+rebuilds it (lists come back as tuples), so a checkpoint can always rebuild
+its own network without unpickling anything (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from svr_desktop.model.encoders import ENCODERS
+
+#: Feature maps must tile the image exactly (C5 has stride 32) so that the
+#: normalized coordinates of :mod:`projection` mean the same place on every
+#: level.
+IMAGE_SIZE_MULTIPLE = 32
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the network: backbone width, encoder variant and decoder.
+
+    * ``encoder``: ``"global"`` (paper Fig. 3a), ``"multilevel"`` (3b) or
+      ``"fpn"`` (3c, the paper's method).
+    * ``width``: ResNet-18 base width; 64 is the real ResNet-18 (stages
+      64/128/256/512), smaller widths make CPU training feasible.
+    * ``fpn_channels``: channels of each FPN level P2..P5 (``fpn`` only).
+    * ``global_features``: size of the image vector (``global`` only).
+    * ``decoder_hidden``: the four hidden sizes of the five-layer MLP.
+    * ``leaky_slope``: negative slope of the decoder's LeakyReLUs.
+    * ``image_size``: side of the square input image in pixels.
+    """
+
+    encoder: str = "fpn"
+    width: int = 64
+    fpn_channels: int = 256
+    global_features: int = 256
+    decoder_hidden: tuple[int, int, int, int] = (512, 256, 128, 64)
+    leaky_slope: float = 0.2
+    image_size: int = 224
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ENCODERS:
+            raise ValueError(
+                f"unknown encoder {self.encoder!r}; valid encoders: {', '.join(ENCODERS)}"
+            )
+        for name in ("width", "fpn_channels", "global_features"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        hidden = tuple(self.decoder_hidden)
+        if len(hidden) != 4 or not all(_is_int(h) and h >= 1 for h in hidden):
+            raise ValueError(
+                f"decoder_hidden must be 4 positive integers (the decoder has five "
+                f"linear layers), got {self.decoder_hidden!r}"
+            )
+        object.__setattr__(self, "decoder_hidden", hidden)  # JSON lists -> tuple
+        if not 0.0 <= float(self.leaky_slope) < 1.0:
+            raise ValueError(f"leaky_slope must lie in [0, 1), got {self.leaky_slope!r}")
+        if (
+            not _is_int(self.image_size)
+            or self.image_size < IMAGE_SIZE_MULTIPLE
+            or self.image_size % IMAGE_SIZE_MULTIPLE
+        ):
+            raise ValueError(
+                f"image_size must be a positive multiple of {IMAGE_SIZE_MULTIPLE}, "
+                f"got {self.image_size!r}"
+            )
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,1 @@
+"""Training: typed configs and presets, the loop, checkpoints, metrics, DDP."""

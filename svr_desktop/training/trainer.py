@@ -1,0 +1,277 @@
+"""The training loop (paper section 5.1): Adam, per-mode labels, adaptive s.
+
+``train`` is a progress generator: it yields a :class:`Progress` per step and
+returns a :class:`TrainSummary`.  It writes ``RUN_DIR/config.yaml``,
+``metrics.jsonl`` (one flushed JSON line at a time), ``last.safetensors``
+(weights, Adam state and training state; atomic) after every epoch, every
+``checkpoint_minutes`` and whenever it stops early, and ``best.safetensors``
+(weights only) when the validation IoU improves.
+
+Determinism: the model is initialized from ``seed``, the view order of epoch
+``e`` is a permutation seeded by ``(seed, e)`` and the points of each item by
+``(seed, e, item)``, so a resumed run skips the batches it already did and
+continues bit-for-bit (on CPU) where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from ..data.dataset import ViewDataset
+from ..files import atomic_write_text
+from ..geometry.labels import AdaptiveS, confusion_counts, f1_from_counts, label_targets, update_interval
+from ..model.network import get_model
+from ..progress import Progress, ProgressGenerator
+from .checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .distributed import DistributedContext
+from .losses import label_loss, predicted_inside
+from .metrics_log import MetricsWriter
+
+LAST, BEST = "last.safetensors", "best.safetensors"
+
+
+@dataclass
+class TrainState:
+    """Where a run stands; saved in every checkpoint."""
+
+    step: int = 0  # optimizer steps done
+    epoch: int = 0  # current epoch, 0-based
+    batch_in_epoch: int = 0  # batches of the current epoch already done
+    counts: list = field(default_factory=lambda: [0, 0, 0])  # tp, fp, fn of the current epoch
+    best_val_iou: float = -1.0
+    last_val_iou: float | None = None
+    adaptive: dict | None = None  # AdaptiveS state
+    elapsed: float = 0.0  # training seconds over all sessions
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    run_dir: Path
+    steps: int
+    epochs_done: int
+    best_val_iou: float
+    last_val_iou: float | None
+    stopped: str | None  # None when all epochs ran; else why it stopped early
+    seconds: float
+
+
+def epoch_batches(items: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world: int = 1) -> list[list[int]]:
+    """This rank's batches of one epoch: a seeded permutation, equal shares, last partial batch dropped."""
+    steps = items // (batch_size * world)
+    if steps == 0:
+        raise ValueError(f"the training split has {items} views, fewer than one batch of {batch_size * world}")
+    order = np.random.default_rng([seed, epoch]).permutation(items)[: steps * batch_size * world]
+    return order.reshape(steps, world, batch_size)[:, rank, :].tolist()
+
+
+def positive_ratio(dataset: ViewDataset) -> float:
+    """Share of inside points among the training points (for the initial s)."""
+    inside = sum(int(r.train_inside.sum()) for r in dataset.records)
+    total = sum(len(r.train_inside) for r in dataset.records)
+    return inside / total
+
+
+@torch.no_grad()
+def validation_iou(model: torch.nn.Module, dataset: ViewDataset, device: torch.device, views_per_shape: int, image_size: int) -> float:
+    """Mean IoU of predicted occupancy on the validation points (no meshing)."""
+    was_training = model.training
+    model.eval()
+    scores = []
+    for index, (_, view) in enumerate(dataset.items):
+        if view >= views_per_shape:
+            continue
+        item = dataset[index]
+        image = _fit(item["image"][None].to(device), image_size)
+        output = model(image, item["points"][None].to(device), item["a"][None].to(device), item["b"][None].to(device))
+        pred = predicted_inside(output)[0].cpu()
+        truth = item["inside"]
+        union = int((pred | truth).sum())
+        scores.append(1.0 if union == 0 else int((pred & truth).sum()) / union)
+    model.train(was_training)
+    return float(np.mean(scores))
+
+
+def _fit(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize a batch of images to the model's input size when the data set differs."""
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+
+
+class _Run:
+    """The mutable pieces of one training session (kept out of ``train`` for readability)."""
+
+    def __init__(self, run_dir: Path, config: TrainConfig, state: TrainState, model, optimizer, ctx, device):
+        self.run_dir, self.config, self.state = run_dir, config, state
+        self.model, self.optimizer, self.ctx, self.device = model, optimizer, ctx, device
+        self.last_checkpoint = time.monotonic()
+
+    def save(self, best: bool = False) -> None:
+        if not self.ctx.is_main:
+            return
+        save_checkpoint(self.run_dir / LAST, self.model, self.config, asdict(self.state), self.optimizer)
+        if best:
+            save_checkpoint(self.run_dir / BEST, self.model, self.config, asdict(self.state))
+        self.last_checkpoint = time.monotonic()
+
+
+def _prepare(run_dir: Path, config: TrainConfig | None, resume: bool):
+    """The config and state to start from: fresh, or from ``last.safetensors``."""
+    last = run_dir / LAST
+    if resume:
+        if not last.exists():
+            raise ValueError(f"{run_dir}: nothing to resume (no {LAST})")
+        checkpoint = read_checkpoint(last)
+        if checkpoint.optimizer_state is None:
+            raise CheckpointError(f"{last}: has no optimizer state, cannot resume from it")
+        return checkpoint.config, TrainState(**checkpoint.training_state), checkpoint
+    if last.exists():
+        raise ValueError(f"{run_dir} already holds a run; use --resume to continue it or choose another folder")
+    if config is None:
+        raise ValueError("a new run needs a config")
+    return config, TrainState(), None
+
+
+def train(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    config: TrainConfig | None = None,
+    resume: bool = False,
+    device: torch.device = torch.device("cpu"),
+    max_minutes: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> ProgressGenerator[TrainSummary]:
+    """Train (or resume) a run in ``run_dir`` on the data set in ``data_dir``."""
+    session_start = time.monotonic()
+    run_dir = Path(run_dir)
+    config, state, checkpoint = _prepare(run_dir, config, resume)
+    ctx = DistributedContext.from_environment(device)
+    labels, optim = config.labels, config.optim
+
+    torch.manual_seed(config.seed)
+    if checkpoint is not None:
+        model = model_from_checkpoint(checkpoint, run_dir / LAST)
+    else:
+        model = get_model(config.model)
+    model = model.to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr)
+    if checkpoint is not None:
+        optimizer.load_state_dict(checkpoint.optimizer_state)
+    network = DistributedDataParallel(model) if ctx.enabled else model
+
+    train_set = ViewDataset(data_dir, "train", config.data.points_per_view, seed=config.seed)
+    val_set = ViewDataset(data_dir, "val", point_set="val") if ctx.is_main else None
+    if labels.mode == "adaptive" and state.adaptive is None:
+        interval = update_interval(optim.epochs, labels.update_fraction)
+        state.adaptive = AdaptiveS.from_positive_ratio(
+            positive_ratio(train_set), interval, labels.lam, labels.s_min, labels.s_max
+        ).state_dict()
+    adaptive = AdaptiveS.from_state_dict(state.adaptive) if state.adaptive else None
+
+    run = _Run(run_dir, config, state, model, optimizer, ctx, device)
+    metrics = None
+    if ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", config.to_yaml())
+        metrics = MetricsWriter(run_dir / "metrics.jsonl")
+        metrics.write(kind="event", event="resumed" if resume else "started", step=state.step, epoch=state.epoch, world_size=ctx.world_size, device=str(device))
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and optim.amp)
+    images_per_step = config.data.batch_size * ctx.world_size
+    stopped = None
+    elapsed_before = state.elapsed
+
+    def elapsed() -> float:
+        return elapsed_before + time.monotonic() - session_start
+
+    def current_s() -> float | None:
+        return adaptive.s if adaptive else (labels.fixed_s if labels.mode == "fixed" else None)
+
+    try:
+        while state.epoch < optim.epochs and stopped is None:
+            batches = epoch_batches(len(train_set), config.data.batch_size, config.seed, state.epoch, ctx.rank, ctx.world_size)
+            train_set.set_epoch(state.epoch)
+            loader = DataLoader(train_set, batch_sampler=batches[state.batch_in_epoch :], num_workers=config.data.num_workers)
+            window_start, window_steps, window_loss = time.monotonic(), 0, 0.0
+            for batch in loader:
+                s = current_s()
+                targets = torch.from_numpy(
+                    label_targets(batch["distance"].numpy(), batch["inside"].numpy(), labels.mode, s, train_set.records[0].voxel_resolution)
+                ).to(device)
+                images = _fit(batch["image"].to(device), config.model.image_size)
+                with autocast:
+                    output = network(images, batch["points"].to(device), batch["a"].to(device), batch["b"].to(device))
+                loss = label_loss(output.float(), targets, labels.mode, labels.sdf_near_weight)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if optim.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), optim.grad_clip)
+                optimizer.step()
+
+                counts = confusion_counts(predicted_inside(output.detach()).cpu().numpy(), batch["inside"].numpy())
+                state.counts = [c + d for c, d in zip(state.counts, counts)]
+                state.step += 1
+                state.batch_in_epoch += 1
+                window_steps += 1
+                window_loss += loss.item()
+                if metrics and state.step % config.log_every == 0:
+                    now = time.monotonic()
+                    metrics.write(
+                        kind="train", step=state.step, epoch=state.epoch, loss=window_loss / window_steps,
+                        f1=f1_from_counts(*state.counts), s=s, lr=optim.lr,
+                        images_per_s=window_steps * images_per_step / max(now - window_start, 1e-9),
+                        elapsed=elapsed(),
+                    )
+                    window_start, window_steps, window_loss = now, 0, 0.0
+                yield Progress(f"epoch {state.epoch + 1}/{optim.epochs}", state.batch_in_epoch, len(batches))
+
+                out_of_time = max_minutes is not None and time.monotonic() - session_start > 60 * max_minutes
+                if ctx.any(should_stop() or out_of_time, device):
+                    stopped = "time budget reached" if out_of_time else "stop requested"
+                    break
+                if time.monotonic() - run.last_checkpoint > 60 * config.checkpoint_minutes:
+                    state.elapsed = elapsed()
+                    run.save()
+            if stopped is not None:
+                break
+
+            # End of epoch: adaptive s from the epoch's F1, validation, checkpoints.
+            tp, fp, fn = (int(v) for v in ctx.sum(state.counts, device))
+            train_f1 = f1_from_counts(tp, fp, fn)
+            if adaptive and adaptive.is_due(state.epoch + 1):
+                adaptive.offer(train_f1)
+                state.adaptive = adaptive.state_dict()
+            improved = False
+            if ctx.is_main:
+                state.last_val_iou = validation_iou(model, val_set, device, config.data.val_views_per_shape, config.model.image_size)
+                improved = state.last_val_iou > state.best_val_iou
+                state.best_val_iou = max(state.best_val_iou, state.last_val_iou)
+            state.epoch += 1
+            state.batch_in_epoch = 0
+            state.counts = [0, 0, 0]
+            state.elapsed = elapsed()
+            if metrics:
+                metrics.write(kind="val", step=state.step, epoch=state.epoch, val_iou=state.last_val_iou, f1=train_f1, s=current_s(), elapsed=state.elapsed)
+            run.save(best=improved)
+            ctx.barrier()
+
+        if stopped is not None:
+            state.elapsed = elapsed()
+            run.save()
+        if metrics:
+            metrics.write(kind="event", event="stopped" if stopped else "finished", reason=stopped, step=state.step, epoch=state.epoch, elapsed=state.elapsed)
+        ctx.barrier()
+    finally:
+        if metrics:
+            metrics.close()
+        ctx.close()
+    return TrainSummary(run_dir, state.step, state.epoch, state.best_val_iou, state.last_val_iou, stopped, state.elapsed)
