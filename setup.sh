@@ -54,7 +54,13 @@ ensure_debian_packages
 ensure_venv
 case "${1:-env}" in
   env) ;;
-  run) shift; with_display "$VENV/bin/svr-desktop" demo "$@" ;;
+  run)
+    # Main job until the reconstruction model ships: a CAD part through the
+    # implicit-field core (field -> MISE -> watertight mesh), compared with the original.
+    shift
+    mkdir -p out
+    "$VENV/bin/svr-desktop" remesh resources/samples/flange.stl --out out/flange_remeshed.stl \
+      --resolution 256 --compare --force "$@" ;;
   test) shift; with_display "$PY" -m pytest "$@" ;;
   *) echo "usage: ./setup.sh [env|run|test] [args...]" >&2; exit 2 ;;
 esac

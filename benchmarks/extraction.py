@@ -1,25 +1,27 @@
 """Mesh extraction cost: dense grid against MISE, with a decoder-sized field.
 
-The field is what the reconstructor queries, minus the image encoder: an
-occupancy ``sigmoid((-sdf(p) + noise(p)) / tau)`` where ``sdf`` is an analytic
-flange (disc, hub, bore and six bolt holes, tilted into a view frame) and
-``noise`` is a randomly initialised MLP of the decoder's size (five Linear
-layers, input 3 + 256 with a fixed feature vector ``z``, hidden 256,
-LeakyReLU + BatchNorm1d in eval mode, one output), rescaled to wobble the
-surface by a few thousandths of the unit cube.  Every query therefore costs
-one decoder evaluation and the surface has the area and the bumps of a real
-reconstruction.
+The field is what the reconstructor queries, minus the image encoder and the
+feature sampling: an occupancy ``sigmoid((-sdf(p) + noise(p)) / tau)`` where
+``sdf`` is an analytic flange (disc, hub, bore and six bolt holes, tilted into
+a view frame) and ``noise`` is a randomly initialised MLP of the decoder's
+size (five Linear layers, input 3 + 256 with a fixed feature vector ``z``,
+hidden 256, LeakyReLU + BatchNorm1d in eval mode, one output), rescaled to
+move the surface by a few thousandths of the unit cube.  Every query costs
+one decoder evaluation (plus the numpy SDF), and the surface has a realistic
+area: about 2.0 square units, like a sphere of radius 0.4.
 
 Runs dense and MISE extraction at 128^3 (speed-up, and IoU of the MISE mesh
 against the dense mesh), MISE at 256^3 and, with ``--dense256``, dense at
-256^3 too (about a minute more).  IoU follows DESIGN.md section 3: 100,000
+256^3 too (a few minutes more).  IoU follows DESIGN.md section 3: 100,000
 uniform points in the padded cube, inside test by generalized winding number.
-The queried fraction is points queried divided by the ``(256 + 1)^3`` grid
-points of the 256-cell grid.  Timings are whole extractions (grid filling
-plus marching cubes) under ``torch.no_grad`` with torch's default threads.
+The queried fraction is points queried divided by the ``(256 + 1)^3`` points
+of the 256-cell grid.  Timings are wall seconds of whole extractions (grid
+filling plus marching cubes) under ``torch.no_grad`` with torch's default
+threads; the load average is printed because other processes on the machine
+change them.
 
     python benchmarks/extraction.py [--dense256] [--neighbourhood {0,6,26}]
-                                    [--initial-resolution N]
+                                    [--initial-resolution N] [--dilate-final-level]
 
 Ends with one JSON line of figures.
 """
@@ -114,7 +116,10 @@ class DecoderField:
         return 1.0 / (1.0 + np.exp((sdf - noise) / TAU))
 
 
-def run(field: DecoderField, resolution: int, method: str, args) -> tuple[trimesh.Trimesh, ExtractionStats, float]:
+def run(
+    field: DecoderField, resolution: int, method: str, args: argparse.Namespace
+) -> tuple[trimesh.Trimesh, ExtractionStats, float]:
+    """One whole extraction (grid + marching cubes): mesh, stats, wall seconds; prints a line."""
     start = time.perf_counter()
     mesh, stats = run_to_completion(
         extract_mesh(
@@ -162,13 +167,17 @@ def main() -> None:
     args = parser.parse_args()
 
     field = DecoderField()
-    warm = np.random.default_rng(1).uniform(-0.5, 0.5, (65536, 3)).astype(np.float32)
+    probe = np.random.default_rng(1).uniform(-0.5, 0.5, (65536, 3)).astype(np.float32)
+    field(probe)  # warm-up
     start = time.perf_counter()
-    field(warm)
-    rate = len(warm) / (time.perf_counter() - start)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; field: {rate:,.0f} points/s")
+    field(probe)
+    rate = len(probe) / (time.perf_counter() - start)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; field {rate:,.0f} points/s")
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
-    print(f"MISE: initial resolution {args.initial_resolution}, neighbourhood {args.neighbourhood}")
+    print(
+        f"MISE: initial resolution {args.initial_resolution}, neighbourhood "
+        f"{args.neighbourhood}, dilate final level {args.dilate_final_level}"
+    )
 
     points = np.random.default_rng(2).uniform(-PADDED_HALF, PADDED_HALF, (100_000, 3))
     dense128, _, dense128_s = run(field, 128, "dense", args)

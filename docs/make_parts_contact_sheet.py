@@ -1,10 +1,12 @@
 """Render the part-family contact sheet ``docs/images/parts_contact_sheet.png``.
 
-Every family gets a row of random samples (seeds 0..k-1 of a per-family
-generator), rendered off-screen with pyvista and labelled with the family
-name.  Run from the repository root:
+Every family gets a strip of random samples (seeds 0..k-1, each a fresh
+``np.random.default_rng(seed)``), rendered off-screen with pyvista and
+labelled with the family name; strips are laid out ``--per-row`` to a row.
+Run from the repository root:
 
-    .venv/bin/python docs/make_parts_contact_sheet.py [--samples 4] [--families flange spur_gear]
+    .venv/bin/python docs/make_parts_contact_sheet.py [--samples 4] [--per-row 2] \
+        [--families flange spur_gear] [--out path.png]
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pyvista as pv
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from svr_desktop.data.parts import family_names, generate_part
 
 pv.OFF_SCREEN = True
 
-CELL = 240
-LABEL = 22
+CELL = 220
+LABEL = 20
 DEFAULT_OUT = Path(__file__).parent / "images" / "parts_contact_sheet.png"
 
 
@@ -36,18 +38,21 @@ def render_cell(plotter: pv.Plotter, mesh) -> Image.Image:
     return Image.fromarray(plotter.screenshot(return_img=True))
 
 
-def make_sheet(families: list[str], samples: int, out: Path) -> None:
-    """Render ``samples`` parts of each family, one family per row, into ``out``."""
+def make_sheet(families: list[str], samples: int, per_row: int, out: Path) -> None:
+    """Render ``samples`` parts of each family into a labelled grid saved to ``out``."""
     plotter = pv.Plotter(off_screen=True, window_size=(CELL, CELL))
     plotter.set_background("white")
-    sheet = Image.new("RGB", (samples * CELL, len(families) * (CELL + LABEL)), "white")
+    rows = -(-len(families) // per_row)
+    sheet = Image.new("RGB", (per_row * samples * CELL, rows * (CELL + LABEL)), "white")
     draw = ImageDraw.Draw(sheet)
-    for row, name in enumerate(families):
-        y = row * (CELL + LABEL)
-        draw.text((6, y + 4), name, fill="black")
-        for col in range(samples):
-            part = generate_part(name, np.random.default_rng(col))
-            sheet.paste(render_cell(plotter, part.mesh), (col * CELL, y + LABEL))
+    font = ImageFont.load_default(size=16)
+    for index, name in enumerate(families):
+        x0 = (index % per_row) * samples * CELL
+        y0 = (index // per_row) * (CELL + LABEL)
+        draw.text((x0 + 6, y0 + 2), name, fill="black", font=font)
+        for seed in range(samples):
+            part = generate_part(name, np.random.default_rng(seed))
+            sheet.paste(render_cell(plotter, part.mesh), (x0 + seed * CELL, y0 + LABEL))
     plotter.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
@@ -56,10 +61,11 @@ def make_sheet(families: list[str], samples: int, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=4, help="samples per family")
+    parser.add_argument("--per-row", type=int, default=2, help="families per row")
     parser.add_argument("--families", nargs="*", default=None, help="default: all")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    make_sheet(args.families or family_names(), args.samples, args.out)
+    make_sheet(args.families or family_names(), args.samples, args.per_row, args.out)
 
 
 if __name__ == "__main__":

@@ -118,8 +118,9 @@ def test_grid_points_cover_padded_cube_in_volume_order():
 
 def test_evaluate_grid_matches_direct_evaluation():
     field = occupancy_field(torus_sdf)
-    volume = run_to_completion(evaluate_grid(field, 16, chunk_size=1000))
+    volume, levels = run_to_completion(evaluate_grid(field, 16, chunk_size=1000))
     assert volume.shape == (17, 17, 17)
+    assert [(level.resolution, level.points_queried) for level in levels] == [(16, 17**3)]
     np.testing.assert_allclose(volume.reshape(-1), field(grid_points(16)), rtol=1e-6)
 
 
@@ -148,7 +149,7 @@ def test_mise_queries_each_point_once_and_keeps_exact_values():
     assert len(points) == sum(level.points_queried for level in levels)
     assert len(np.unique(points, axis=0)) == len(points)
 
-    dense = run_to_completion(evaluate_grid(occupancy_field(sdf), 64))
+    dense, _ = run_to_completion(evaluate_grid(occupancy_field(sdf), 64))
     # A queried point's value is the dense value there...
     index = np.rint((points + PADDED_HALF) / grid_spacing(64)).astype(int)
     np.testing.assert_array_equal(volume[tuple(index.T)], dense[tuple(index.T)])
@@ -176,7 +177,7 @@ def test_dilation_recovers_a_thin_wall_that_undilated_mise_misses():
         sdf = np.maximum(np.abs(p @ normal) - 0.004, np.linalg.norm(p, axis=1) - 0.45)
         return 1.0 / (1.0 + np.exp(sdf / 0.005))
 
-    dense = run_to_completion(evaluate_grid(tilted_plate, 128)) > 0.5
+    dense = run_to_completion(evaluate_grid(tilted_plate, 128))[0] > 0.5
     plain, _ = run_to_completion(evaluate_mise(tilted_plate, 128, neighbourhood=0))
     dilated, _ = run_to_completion(evaluate_mise(tilted_plate, 128))
     assert not np.array_equal(plain > 0.5, dense)
@@ -266,7 +267,7 @@ def test_values_exactly_on_the_threshold_keep_the_mesh_manifold():
         return np.round(2 * occupancy(torus_sdf(points.astype(np.float64)))) / 2
 
     mesh, _ = extract(quantized, 64, method="dense")
-    assert (run_to_completion(evaluate_grid(quantized, 64)) == 0.5).sum() > 1000
+    assert (run_to_completion(evaluate_grid(quantized, 64))[0] == 0.5).sum() > 1000
     assert_closed_outward(mesh)
 
 

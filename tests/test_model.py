@@ -1,6 +1,7 @@
 """The network: shapes, training, the a/b projection, FPN, decoder, BN eval."""
 
 import json
+import math
 from dataclasses import asdict
 
 import pytest
@@ -9,6 +10,7 @@ from torch import nn
 
 from svr_desktop.model import ENCODERS, ModelConfig, count_parameters, get_model
 from svr_desktop.model.resnet import STRIDES, ResNet18
+from svr_desktop.model.decoder import PointEncoding
 
 SMALL = dict(width=8, fpn_channels=16, global_features=32, decoder_hidden=(32, 32, 16, 16), image_size=64)
 A = B = 1 / 0.55  # renderer's orthographic scale (DESIGN.md 2)
@@ -122,7 +124,20 @@ def test_decoder_is_five_linear_layers_with_bn_after_leaky_relu():
         assert isinstance(norm, nn.BatchNorm1d)
     assert isinstance(layers[-1], nn.Linear) and layers[-1].out_features == 1
     assert len(layers) == 13
-    assert layers[0].in_features == 4 * 16 + 3  # z and the point's xyz
+    # z and the point's xyz with 6 Fourier frequencies (sin and cos per axis)
+    assert layers[0].in_features == 4 * 16 + 3 * (1 + 2 * 6)
+
+
+def test_point_encoding_and_input_norm_options():
+    plain = get_model(ModelConfig(width=8, fpn_channels=16, image_size=64, point_frequencies=0, input_norm=False))
+    assert plain.decoder.layers[0].in_features == 4 * 16 + 3  # the paper's raw xyz
+    assert isinstance(plain.decoder.input_norm, nn.Identity)
+    encoded = PointEncoding(2)(torch.tensor([[[0.25, -0.5, 0.0]]]))
+    expected_sin = torch.sin(torch.tensor([0.25, 0.5, -0.5, -1.0, 0.0, 0.0]) * math.pi)
+    torch.testing.assert_close(encoded[0, 0, :3], torch.tensor([0.25, -0.5, 0.0]))
+    torch.testing.assert_close(encoded[0, 0, 3:9], expected_sin)
+    with pytest.raises(ValueError, match="point_frequencies"):
+        ModelConfig(point_frequencies=-1)
 
 
 def test_config_validation_and_json_round_trip():

@@ -22,8 +22,7 @@ def run_with_progress_bar(work: ProgressGenerator[T], quiet: bool = False) -> T:
             stage = event.stage
             bar = tqdm(total=event.total, desc=event.stage, file=sys.stderr, leave=False, dynamic_ncols=True)
         bar.total = event.total
-        bar.n = event.done
-        bar.refresh()
+        bar.update(event.done - bar.n)
 
     try:
         return run_to_completion(work, None if quiet else show)

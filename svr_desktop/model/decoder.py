@@ -6,23 +6,56 @@ value per point (a logit for occupancy labels, the distance for SDF).
 Batch normalization runs over all points of the batch flattened to
 (B * N, C): in eval mode it uses the running statistics, so querying points
 in chunks gives the same values as querying them at once.
+
+Before the first layer the point may be lifted to Fourier features and the
+whole input batch-normalized (``ModelConfig.point_frequencies`` and
+``input_norm``, our addition to the paper): both let the three coordinates,
+the only source of depth, compete with the many image-feature channels.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
 from torch import nn
 
 
-class Decoder(nn.Module):
-    """MLP from ``concat(z, xyz)`` to one output per point."""
+class PointEncoding(nn.Module):
+    """``p -> (p, sin(2^k pi p), cos(2^k pi p))`` for ``k < frequencies`` (identity for 0)."""
 
-    def __init__(self, feature_channels: int, hidden: Sequence[int], leaky_slope: float) -> None:
+    def __init__(self, frequencies: int) -> None:
         super().__init__()
+        self.register_buffer("scales", (2.0 ** torch.arange(frequencies)) * math.pi, persistent=False)
+
+    @property
+    def out_channels(self) -> int:
+        return 3 * (1 + 2 * len(self.scales))
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        if len(self.scales) == 0:
+            return points
+        angles = (points[..., None] * self.scales).flatten(-2)
+        return torch.cat((points, torch.sin(angles), torch.cos(angles)), dim=-1)
+
+
+class Decoder(nn.Module):
+    """MLP from ``concat(z, encoded point)`` to one output per point."""
+
+    def __init__(
+        self,
+        feature_channels: int,
+        hidden: Sequence[int],
+        leaky_slope: float,
+        point_frequencies: int = 0,
+        input_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.point_encoding = PointEncoding(point_frequencies)
+        previous = feature_channels + self.point_encoding.out_channels
+        self.input_norm = nn.BatchNorm1d(previous) if input_norm else nn.Identity()
         layers: list[nn.Module] = []
-        previous = feature_channels + 3
         for size in hidden:
             linear = nn.Linear(previous, size)
             nn.init.kaiming_normal_(linear.weight, a=leaky_slope, nonlinearity="leaky_relu")
@@ -34,6 +67,7 @@ class Decoder(nn.Module):
 
     def forward(self, z: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
         """``z`` (B, N, C) and ``points`` (B, N, 3) -> (B, N)."""
-        x = torch.cat((z, points.to(z.dtype)), dim=-1)
+        x = torch.cat((z, self.point_encoding(points.to(z.dtype))), dim=-1)
         batch, count, channels = x.shape
-        return self.layers(x.reshape(batch * count, channels)).reshape(batch, count)
+        x = self.input_norm(x.reshape(batch * count, channels))
+        return self.layers(x).reshape(batch, count)

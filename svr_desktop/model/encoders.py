@@ -144,13 +144,12 @@ class FPNEncoder(Encoder):
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """-> (P2, P3, P4, P5)."""
-        levels = self.backbone(images)
-        merged = [self.lateral[-1](levels[-1])]
-        for lateral, c in zip(reversed(self.lateral[:-1]), reversed(levels[:-1])):
-            lat = lateral(c)
-            merged.append(lat + F.interpolate(merged[-1], size=lat.shape[-2:], mode="nearest"))
-        merged.reverse()
-        return tuple(smooth(p) for smooth, p in zip(self.smooth, merged))
+        laterals = [conv(c) for conv, c in zip(self.lateral, self.backbone(images))]
+        merged = [laterals[-1]]  # coarse to fine
+        for lateral in reversed(laterals[:-1]):
+            coarser = F.interpolate(merged[-1], size=lateral.shape[-2:], mode="nearest")
+            merged.append(lateral + coarser)
+        return tuple(smooth(p) for smooth, p in zip(self.smooth, reversed(merged)))
 
     def sample(self, features, points: torch.Tensor, a, b) -> torch.Tensor:
         return sample_levels(features, points, a, b)

@@ -24,7 +24,13 @@ class SVRNet(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = ENCODERS[config.encoder].from_config(config)
-        self.decoder = Decoder(self.encoder.out_channels, config.decoder_hidden, config.leaky_slope)
+        self.decoder = Decoder(
+            self.encoder.out_channels,
+            config.decoder_hidden,
+            config.leaky_slope,
+            config.point_frequencies,
+            config.input_norm,
+        )
 
     def encode(self, images: torch.Tensor):
         """(B, 3, S, S) images in [0, 1], S = ``config.image_size`` -> features."""

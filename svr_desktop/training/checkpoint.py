@@ -102,7 +102,10 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     except (ValueError, TypeError, KeyError) as exc:
         raise CheckpointError(f"{path}: its configuration is invalid ({exc})") from exc
     model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-    optimizer_state = _unflatten_optimizer(tensors, meta["optimizer"]) if "optimizer" in meta else None
+    try:
+        optimizer_state = _unflatten_optimizer(tensors, meta["optimizer"]) if "optimizer" in meta else None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: its optimizer state is incomplete ({exc})") from exc
     return Checkpoint(config, model_state, optimizer_state, meta.get("training", {}))
 
 

@@ -85,12 +85,28 @@ def config_from_dict(values: dict) -> TrainConfig:
         if section is None:
             kwargs[name] = value
             continue
-        fields = {f.name for f in dataclasses.fields(section)}
-        bad = set(value or {}) - fields
+        defaults = {f.name: getattr(section(), f.name) for f in dataclasses.fields(section)}
+        bad = set(value or {}) - set(defaults)
         if bad:
             raise ValueError(f"unknown keys in '{name}': {', '.join(sorted(bad))}")
-        kwargs[name] = section(**{k: tuple(v) if isinstance(v, list) else v for k, v in (value or {}).items()})
+        kwargs[name] = section(**{k: _coerce(f"{name}.{k}", v, defaults[k]) for k, v in (value or {}).items()})
     return TrainConfig(**kwargs)
+
+
+def _coerce(key: str, value, default):
+    """Give YAML values the type of the field's default (YAML 1.1 reads ``1e-3`` as text)."""
+    try:
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if isinstance(default, float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(default, tuple) and isinstance(value, list):
+            return tuple(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key}: expected a {type(default).__name__}, got {value!r}") from None
+    return value
 
 
 def preset_names() -> list[str]:

@@ -63,6 +63,7 @@ class TrainSummary:
     last_val_iou: float | None
     stopped: str | None  # None when all epochs ran; else why it stopped early
     seconds: float
+    model: torch.nn.Module  # the trained network (this process's replica under DDP)
 
 
 def epoch_batches(items: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world: int = 1) -> list[list[int]]:
@@ -274,4 +275,4 @@ def train(
         if metrics:
             metrics.close()
         ctx.close()
-    return TrainSummary(run_dir, state.step, state.epoch, state.best_val_iou, state.last_val_iou, stopped, state.elapsed)
+    return TrainSummary(run_dir, state.step, state.epoch, state.best_val_iou, state.last_val_iou, stopped, state.elapsed, model)

@@ -65,7 +65,8 @@ L_BRACKET_PARAMS = (
     Uniform("bend_radius", 0.5, 2.0, "inner bend (or fillet) radius / thickness"),
     Uniform("corner_radius", 0.0, 0.3, "radius of the free corners / width"),
     Integer("hole_rows", 1, 2, "hole rows on each leg"),
-    Integer("hole_columns", 1, 3, "hole columns across the width (per side of a centre gusset; fewer on narrow brackets)"),
+    Integer("hole_columns", 1, 3, "hole columns across the width (per side of a centre "
+            "gusset; fewer on narrow brackets)"),
     Choice("holes", ("round", "slot", "countersunk"), "hole style"),
     Uniform("hole_size", 0.3, 0.55, "hole diameter / hole pitch"),
     Choice("gussets", ("none", "center", "edges"), "stiffening gussets in the bend"),
@@ -110,7 +111,7 @@ def build_l_bracket(p: dict) -> Manifold:
     for leg, horizontal in ((a, True), (b, False)):
         rows = p["hole_rows"]
         pitch_x = (leg - ro) / rows
-        d = p["hole_size"] * min(pitch_x, pitch_y, 2.0 * w)
+        d = p["hole_size"] * min(pitch_x, pitch_y)
         tool = hole_tool(p["holes"], d, t, n(0.5 * d), 0.5 * (pitch_x + d))
         for i in range(rows):
             s = ro + (i + 0.5) * pitch_x
@@ -212,9 +213,9 @@ def _collar(p: dict) -> Manifold:
         lug = 3.5 * r_screw
         x_screw = r_out + 0.5 * lug
         half_y = 0.5 * slit + 3.5 * r_screw
-        parts.append(chamfered_box((r_out * 0.4 + lug, 2.0 * half_y, w), 0.1 * w,
-                                   (0.8 * r_out + 0.5 * (r_out * 0.4 + lug) - 0.2 * r_out,
-                                    0.0, 0.5 * w)))
+        x0, x1 = r_in + 0.5 * wall, r_out + lug  # from inside the ring wall outwards
+        parts.append(chamfered_box((x1 - x0, 2.0 * half_y, w), 0.1 * w,
+                                   (0.5 * (x0 + x1), 0.0, 0.5 * w)))
     else:
         x_screw = r_in + 0.5 * wall
         lug = 0.0

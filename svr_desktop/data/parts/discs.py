@@ -17,7 +17,8 @@ from .spec import Choice, Family, Flag, Integer, Uniform
 
 FLANGE_PARAMS = (
     Choice("style", ("weld_neck", "slip_on", "blind", "plate"),
-           "hub style: tapered welding neck, straight slip-on hub, blind (no bore), plate (no hub)"),
+           "hub style: tapered welding neck, straight slip-on hub, blind (no bore), "
+           "plate (no hub)"),
     Uniform("outer_diameter", 80.0, 320.0, "outer diameter", "mm"),
     Uniform("thickness", 0.08, 0.16, "disc thickness / outer diameter"),
     Uniform("bore", 0.25, 0.5, "bore diameter / outer diameter (no bore when blind)"),

@@ -7,7 +7,6 @@ chamfer by intersecting the prism with a double cone.
 
 from __future__ import annotations
 
-import math
 from functools import partial
 
 from .primitives import (Manifold, box, chamfer_cone, chamfered_cylinder, cylinder,

@@ -7,7 +7,6 @@ bores with lips and seal grooves, bolt holes, slots, counterbores, drain holes.
 
 from __future__ import annotations
 
-import math
 from functools import partial
 
 import numpy as np
@@ -20,7 +19,8 @@ from .spec import Choice, Family, Flag, Integer, Uniform
 PILLOW_PARAMS = (
     Uniform("bearing_diameter", 35.0, 130.0, "bearing seat diameter", "mm"),
     Uniform("wall", 0.18, 0.32, "housing wall around the seat / seat diameter"),
-    Uniform("center_height", 0.75, 1.1, "shaft axis height / seat diameter (raised to clear the base)"),
+    Uniform("center_height", 0.75, 1.1,
+            "shaft axis height / seat diameter (raised to clear the base)"),
     Uniform("base_length", 2.3, 3.2, "base length / seat diameter (lengthened to fit the bolts)"),
     Uniform("base_width", 0.45, 0.7, "base width (along the shaft) / seat diameter"),
     Uniform("base_thickness", 0.16, 0.26, "base thickness / seat diameter"),
@@ -162,8 +162,8 @@ def build_box_housing(p: dict) -> Manifold:
         tfoot = 1.5 * t
         r_hole = 0.2 * foot
         for s in (-1.0, 1.0):
-            parts.append(chamfered_box((foot + t, width, tfoot), 0.2 * t,
-                                       (s * (0.5 * length + 0.5 * foot - 0.5 * t), 0.0, 0.5 * tfoot)))
+            x = s * (0.5 * length + 0.5 * foot - 0.5 * t)
+            parts.append(chamfered_box((foot + t, width, tfoot), 0.2 * t, (x, 0.0, 0.5 * tfoot)))
             tools += holes_z([(s * (0.5 * length + 0.5 * foot), y) for y in
                               (-0.3 * width, 0.3 * width)], r_hole, -1.0, tfoot + 1.0, n(r_hole))
 

@@ -105,7 +105,8 @@ def build_tee(p: dict) -> Manifold:
     outer, inner = chain(run, run)
     solid = union([along_x(revolve(axial_solid(outer), n_run)),
                    revolve(axial_solid(branch.outer), n_branch)])
-    tools = [along_x(revolve(axial_bore(inner), n_run)), revolve(axial_bore(branch.inner), n_branch)]
+    tools = [along_x(revolve(axial_bore(inner), n_run)),
+             revolve(axial_bore(branch.inner), n_branch)]
     tools += [along_x(hole) for hole in run.placed(0.0, 1.0).bolt_holes(n_hole)]
     tools += [along_x(hole) for hole in run.placed(0.0, -1.0).bolt_holes(n_hole)]
     tools += branch.bolt_holes(n_hole)

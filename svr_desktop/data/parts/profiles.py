@@ -24,9 +24,9 @@ BEAM_PARAMS = (
     Uniform("flange_width", 0.45, 1.0, "flange width / depth (H sections: at least 0.9)"),
     Uniform("web", 0.04, 0.09, "web (box: wall) thickness / depth"),
     Uniform("flange", 0.06, 0.13, "flange (angle: leg) thickness / depth"),
-    Uniform("root_radius", 0.0, 1.5, "root fillet radius / web thickness"),
+    Uniform("root_radius", 0.3, 1.5, "root fillet radius / web thickness"),
     Uniform("length", 1.5, 4.0, "segment length / depth"),
-    Integer("web_holes", 0, 5, "holes through the web along the length"),
+    Integer("web_holes", 1, 5, "holes through the web along the length"),
     Choice("hole_shape", ("round", "slot", "hexagon"), "web hole shape"),
     Uniform("hole_size", 0.3, 0.6, "web hole height / clear web height"),
     Flag("flange_holes", 0.5, "bolt holes through the flanges near both ends"),
@@ -36,7 +36,8 @@ BEAM_PARAMS = (
 )
 
 
-def _section(p: dict, d: float, w: float, tw: float, tf: float) -> tuple[CrossSection, float, float]:
+def _section(p: dict, d: float, w: float, tw: float,
+             tf: float) -> tuple[CrossSection, float, float]:
     """The cross-section in the (y, z) plane, centred; also the web's y extent."""
     def rect(y0, y1, z0, z1):
         return CrossSection.square((y1 - y0, z1 - z0)).translate((y0, z0))
@@ -91,7 +92,7 @@ def _hole_shape(shape: str, height: float, pitch: float) -> CrossSection:
 
 
 def build_beam(p: dict) -> Manifold:
-    """A beam segment along x, section depth along z, flanges along y."""
+    """A beam segment along y (cut end towards -y), section depth along z."""
     d = p["depth"]
     w = p["flange_width"] * d
     if p["profile"] == "H":
@@ -109,7 +110,6 @@ def build_beam(p: dict) -> Manifold:
         body = body.trim_by_plane((math.cos(a), math.sin(a), 0.0), x0 * math.cos(a))
         cut = w * math.tan(a)
     parts = [body]
-    plate_t = 0.0
     if p["end_plate"]:
         plate_t = 1.2 * tf
         margin = 0.25 * d
@@ -125,7 +125,7 @@ def build_beam(p: dict) -> Manifold:
     tools = []
     zc, clear = _web_window(p, d, tw, tf)
     count = p["web_holes"]
-    if count and clear > 0.15 * d:
+    if clear > 0.15 * d:
         span = x_hi - x_lo - 0.6 * clear
         pitch = span / count
         height = min(p["hole_size"] * clear, 0.6 * pitch)
@@ -136,21 +136,20 @@ def build_beam(p: dict) -> Manifold:
             tools.append(extrude_xz(shape.translate((x, zc)), y0, y1))
     if p["flange_holes"]:
         kind = p["profile"]
-        if kind == "angle":
-            ys = [0.5 * (web_y1 + 0.5 * w)]
-        elif kind == "C":
-            ys = [0.5 * (web_y1 + 0.5 * w)]
+        middle = 0.5 * (web_y1 + 0.5 * w)  # of the flange beside the web
+        if kind in ("angle", "C"):
+            ys = [middle]
         elif kind == "box":
             ys = [0.0]
         else:
-            ys = [-0.5 * (web_y1 + 0.5 * w), 0.5 * (web_y1 + 0.5 * w)]
-        room = 0.5 * w - web_y1 if kind not in ("box",) else 0.5 * w - tw
+            ys = [-middle, middle]
+        room = 0.5 * w - tw if kind == "box" else 0.5 * w - web_y1
         r_hole = min(0.3 * room, 0.05 * d + 1.0)
         edge = 3.0 * r_hole
         xs = [x_lo + edge, x_hi - edge]
         tools += holes_z([(x, y) for x in xs for y in ys], r_hole, -0.5 * d - 1.0, 0.5 * d + 1.0,
                          n(r_hole))
-    return subtract(union(parts), tools)
+    return subtract(union(parts), tools).rotate((0.0, 0.0, 90.0))
 
 
 HEATSINK_PARAMS = (

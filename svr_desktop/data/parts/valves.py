@@ -26,7 +26,8 @@ VALVE_PARAMS = (
     Choice("ends", ("flange", "socket", "threaded"), "end connection style"),
     Uniform("flange_diameter", 1.6, 2.2, "end flange diameter / pipe diameter"),
     Choice("bolt_count", (4, 6, 8), "bolts per end flange"),
-    Uniform("bonnet_height", 1.3, 1.9, "bonnet flange top above the run axis / pipe diameter (raised to clear the body)"),
+    Uniform("bonnet_height", 1.3, 1.9, "bonnet flange top above the run axis / pipe diameter "
+            "(raised to clear the body)"),
     Choice("bonnet_bolts", (4, 6, 8), "bolts in the bonnet flange"),
     Flag("drain_boss", 0.4, "drain boss with a hole under the body"),
 )
@@ -60,7 +61,8 @@ def build_valve(p: dict) -> Manifold:
 
     r_neck, r_bonnet = 0.55 * d, 0.85 * d
     outer, inner = chain(port, port)
-    parts = [along_x(revolve(axial_solid(outer), n(port.collar_radius))), _body(p["body"], r_body, n),
+    parts = [along_x(revolve(axial_solid(outer), n(port.collar_radius))),
+             _body(p["body"], r_body, n),
              cylinder(top - bonnet_t, r_neck, n(r_neck)),
              chamfered_cylinder(bonnet_t, r_bonnet, n(r_bonnet), top=0.15 * bonnet_t)
              .translate((0.0, 0.0, top - bonnet_t))]
