@@ -247,24 +247,11 @@ def test_cli_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_dataset, tmp_pat
     assert bad.returncode == 2 and "drop --config" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_fpn_with_adaptive_labels_overfits_a_tiny_set(tiny_dataset, tmp_path):
+def test_fpn_with_adaptive_labels_overfits_a_tiny_set(tiny_dataset, tiny_run):
     """The paper's method memorizes 2 shapes x 2 views: IoU >= 0.9 on their own training points."""
-    config = load_config(
-        "cpu-small",
-        [
-            "model.image_size=64",
-            "model.width=16",
-            "model.fpn_channels=32",
-            "model.decoder_hidden=[128,128,64,64]",
-            "data.points_per_view=1024",
-            "data.batch_size=4",
-            "optim.lr=2e-3",
-            "optim.epochs=500",
-            "log_every=50",
-        ],
-    )
+    run_dir, summary = tiny_run
+    config = read_checkpoint(run_dir / "last.safetensors").config
     assert config.model.encoder == "fpn" and config.labels.mode == "adaptive"
-    summary = run_to_completion(train(tiny_dataset, tmp_path / "run", config))
     model = summary.model.eval()
     every_point = len(load_split(tiny_dataset, "train")[0].train_points)
     dataset = ViewDataset(tiny_dataset, "train", points_per_view=every_point)
@@ -275,7 +262,6 @@ def test_fpn_with_adaptive_labels_overfits_a_tiny_set(tiny_dataset, tmp_path):
             output = model(item["image"][None], item["points"][None], item["a"][None], item["b"][None])[0]
             predicted, truth = output > 0, item["inside"]
             ious.append(float((predicted & truth).sum() / (predicted | truth).sum()))
-    print("own-point IoU per view:", ious)
     assert min(ious) >= 0.9, ious
-    s_values = [line["s"] for line in metric_lines(tmp_path / "run", "train")]
+    s_values = [line["s"] for line in metric_lines(run_dir, "train")]
     assert s_values[-1] < s_values[0]  # the labels sharpened as F1 rose

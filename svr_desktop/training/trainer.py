@@ -22,13 +22,13 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..data.dataset import ViewDataset
 from ..files import atomic_write_text
 from ..geometry.labels import AdaptiveS, confusion_counts, f1_from_counts, label_targets, update_interval
+from ..model.images import fit_to_size
 from ..model.network import get_model
 from ..progress import Progress, ProgressGenerator
 from .checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint
@@ -92,7 +92,7 @@ def validation_iou(model: torch.nn.Module, dataset: ViewDataset, device: torch.d
         if view >= views_per_shape:
             continue
         item = dataset[index]
-        image = _fit(item["image"][None].to(device), image_size)
+        image = fit_to_size(item["image"][None].to(device), image_size)
         output = model(image, item["points"][None].to(device), item["a"][None].to(device), item["b"][None].to(device))
         pred = predicted_inside(output)[0].cpu()
         truth = item["inside"]
@@ -100,13 +100,6 @@ def validation_iou(model: torch.nn.Module, dataset: ViewDataset, device: torch.d
         scores.append(1.0 if union == 0 else int((pred & truth).sum()) / union)
     model.train(was_training)
     return float(np.mean(scores))
-
-
-def _fit(images: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize a batch of images to the model's input size when the data set differs."""
-    if images.shape[-1] == size and images.shape[-2] == size:
-        return images
-    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
 
 
 class _Run:
@@ -208,7 +201,7 @@ def train(
                 targets = torch.from_numpy(
                     label_targets(batch["distance"].numpy(), batch["inside"].numpy(), labels.mode, s, train_set.records[0].voxel_resolution)
                 ).to(device)
-                images = _fit(batch["image"].to(device), config.model.image_size)
+                images = fit_to_size(batch["image"].to(device), config.model.image_size)
                 with autocast:
                     output = network(images, batch["points"].to(device), batch["a"].to(device), batch["b"].to(device))
                 loss = label_loss(output.float(), targets, labels.mode, labels.sdf_near_weight)

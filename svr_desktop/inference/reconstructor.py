@@ -1,0 +1,148 @@
+"""Photo to mesh: the application's main job.
+
+A :class:`Reconstructor` loads a checkpoint once (its config rebuilds the
+model) on the chosen device.  ``reconstruct_input`` takes a network-ready
+image and ``a, b``; ``reconstruct_photo`` first prepares an engineer's photo
+(background removal, framing, auto ``a, b``; :mod:`.preprocess`).  Both are
+progress generators (:mod:`svr_desktop.progress`): the image is encoded once,
+the implicit field is queried chunk by chunk through MISE
+(:mod:`svr_desktop.geometry.extraction`), marching cubes extracts the
+surface and :mod:`.postprocess` cleans it.  They return ``(mesh, stats)``
+with per-stage timings and counts; stopping the generator between two
+events cancels the work within one chunk and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import trimesh
+
+from ..devices import pick_device
+from ..geometry.extraction import extract_mesh
+from ..model.images import image_to_tensor
+from ..model.network import SVRNet
+from ..progress import Progress, ProgressGenerator
+from ..training.checkpoint import model_from_checkpoint, read_checkpoint
+from .postprocess import PostprocessReport, postprocess
+
+#: Points per network query: bounds memory (about 11 kB per point for the
+#: full model) and is how often cancellation is checked.
+DEFAULT_CHUNK = 16_384
+
+
+@dataclass
+class ReconstructionStats:
+    """What a reconstruction did and how long each stage took (seconds)."""
+
+    device: str
+    a: float
+    b: float
+    resolution: int
+    threshold: float
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds, in order
+    points_queried: int = 0
+    faces: int = 0
+    watertight: bool = False
+    volume: float = 0.0  # normalized units^3
+    postprocess: PostprocessReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.timings.values())
+
+
+class Reconstructor:
+    """A loaded model ready to turn images into meshes."""
+
+    def __init__(self, model: SVRNet, label_mode: str, device: torch.device, source: str = "model"):
+        self.model = model.to(device).eval()
+        self.label_mode = label_mode
+        self.device = device
+        self.source = source
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None) -> "Reconstructor":
+        """Load a checkpoint (CheckpointError with the reason if it is not usable)."""
+        checkpoint = read_checkpoint(path)
+        model = model_from_checkpoint(checkpoint, path)
+        device = device if isinstance(device, torch.device) else pick_device(device)
+        return cls(model, checkpoint.config.labels.mode, device, source=str(path))
+
+    @property
+    def image_size(self) -> int:
+        return self.model.config.image_size
+
+    @property
+    def default_threshold(self) -> float:
+        """Iso-level of the field: occupancy probability 0.5, or SDF 0."""
+        return 0.0 if self.label_mode == "sdf" else 0.5
+
+    def _field(self, features, a: float, b: float):
+        """The implicit field as a numpy callable over view-frame points."""
+        a_t = torch.tensor([a], dtype=torch.float32, device=self.device)
+        b_t = torch.tensor([b], dtype=torch.float32, device=self.device)
+
+        @torch.no_grad()
+        def field(points: np.ndarray) -> np.ndarray:
+            xyz = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)).to(self.device)[None]
+            output = self.model.query(features, xyz, a_t, b_t)[0].float()
+            if self.label_mode != "sdf":
+                output = torch.sigmoid(output)
+            return output.cpu().numpy()
+
+        return field
+
+    def reconstruct_input(
+        self,
+        image: np.ndarray,
+        a: float,
+        b: float,
+        resolution: int = 256,
+        threshold: float | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+        min_fragment: float = 0.05,
+        face_budget: int | None = None,
+        initial_resolution: int = 32,
+    ) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats]]:
+        """Reconstruct from a square (S, S, 3) uint8 image framed like a training render
+        (a data-set view or a prepared photo), with its ``a, b``."""
+        if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
+            raise ValueError(f"a and b must be positive, got a={a}, b={b}")
+        threshold = self.default_threshold if threshold is None else float(threshold)
+        stats = ReconstructionStats(str(self.device), float(a), float(b), resolution, threshold)
+
+        yield Progress("encode", 0, 1)
+        start = time.perf_counter()
+        with torch.no_grad():
+            features = self.model.encode(image_to_tensor(image, self.image_size, self.device))
+        stats.timings["encode"] = time.perf_counter() - start
+
+        mesh, extraction = yield from extract_mesh(
+            self._field(features, a, b),
+            resolution=resolution,
+            threshold=threshold,
+            chunk_size=chunk_size,
+            initial_resolution=min(initial_resolution, resolution),
+        )
+        for level in extraction.levels:
+            stats.timings[f"mise {level.resolution}^3"] = level.seconds
+        stats.timings["marching cubes"] = extraction.marching_cubes_seconds
+        stats.points_queried = extraction.points_queried
+
+        yield Progress("post-process", 0, 1)
+        start = time.perf_counter()
+        if len(mesh.faces) == 0:
+            stats.notes.append("the field has no inside at this threshold: empty mesh")
+        else:
+            mesh, stats.postprocess = postprocess(mesh, min_fragment=min_fragment, face_budget=face_budget)
+            stats.watertight = stats.postprocess.watertight
+            stats.volume = stats.postprocess.volume
+        stats.timings["post-process"] = time.perf_counter() - start
+        stats.faces = len(mesh.faces)
+        return mesh, stats
