@@ -28,7 +28,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) ->
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists (use --force to replace it)")
+        raise FileExistsError(f"{path} already exists")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a directory")
     folder = path.parent if str(path.parent) else Path(".")

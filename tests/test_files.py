@@ -12,7 +12,7 @@ def test_write_replace_and_refuse(tmp_path):
     target = tmp_path / "out.stl"
     atomic_write_bytes(target, b"one")
     assert target.read_bytes() == b"one"
-    with pytest.raises(FileExistsError, match="--force"):
+    with pytest.raises(FileExistsError, match="already exists"):
         atomic_write_bytes(target, b"two", overwrite=False)
     assert target.read_bytes() == b"one"
     atomic_write_text(target, "three")

@@ -10,7 +10,7 @@ from ..progress import Progress, ProgressGenerator, T, run_to_completion
 
 
 def run_with_progress_bar(work: ProgressGenerator[T], quiet: bool = False) -> T:
-    """Drive ``work`` to completion, showing one bar per stage on stderr."""
+    """Drive ``work`` to completion, showing one bar per stage on stderr (when it is a terminal)."""
     bar: tqdm | None = None
     stage: str | None = None
 
@@ -20,7 +20,8 @@ def run_with_progress_bar(work: ProgressGenerator[T], quiet: bool = False) -> T:
             if bar is not None:
                 bar.close()
             stage = event.stage
-            bar = tqdm(total=event.total, desc=event.stage, file=sys.stderr, leave=False, dynamic_ncols=True)
+            # disable=None: no bar when stderr is not a terminal (logs, pipes, CI)
+            bar = tqdm(total=event.total, desc=event.stage, file=sys.stderr, leave=False, dynamic_ncols=True, disable=None)
         bar.total = event.total
         bar.update(event.done - bar.n)
 

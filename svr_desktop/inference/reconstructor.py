@@ -29,6 +29,7 @@ from ..model.network import SVRNet
 from ..progress import Progress, ProgressGenerator
 from ..training.checkpoint import model_from_checkpoint, read_checkpoint
 from .postprocess import PostprocessReport, postprocess
+from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
 
 #: Points per network query: bounds memory (about 11 kB per point for the
 #: full model) and is how often cancellation is checked.
@@ -146,3 +147,34 @@ class Reconstructor:
         stats.timings["post-process"] = time.perf_counter() - start
         stats.faces = len(mesh.faces)
         return mesh, stats
+
+    def reconstruct_photo(
+        self,
+        photo: PhotoSource | Photo | PreparedPhoto,
+        a: float | None = None,
+        b: float | None = None,
+        background: str | np.ndarray = "auto",
+        rect: Rect | None = None,
+        **options,
+    ) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats, PreparedPhoto]]:
+        """Prepare an engineer's photo and reconstruct it.
+
+        ``a``/``b`` default to :func:`.preprocess.auto_ab` of the silhouette;
+        ``background``/``rect`` choose the background removal; ``options`` go
+        to :meth:`reconstruct_input`.  Returns the prepared photo too, so a
+        front can show the mask and the network input.
+        """
+        yield Progress("preprocess", 0, 1)
+        start = time.perf_counter()
+        if isinstance(photo, PreparedPhoto):
+            prepared = photo
+        else:
+            prepared = prepare_photo(photo, self.image_size, background=background, rect=rect)
+        seconds = time.perf_counter() - start
+        auto_a, auto_b = auto_ab(prepared)
+        mesh, stats = yield from self.reconstruct_input(
+            prepared.network_input, auto_a if a is None else a, auto_b if b is None else b, **options
+        )
+        stats.timings = {"preprocess": seconds, **stats.timings}
+        stats.notes = [*prepared.notes, *stats.notes]
+        return mesh, stats, prepared

@@ -1,0 +1,87 @@
+"""``svr-desktop reconstruct``: photos in, watertight meshes out (batch-friendly)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..inference.export import DIMENSIONS, EXPORT_EXTENSIONS, ExportUnits, export_format, export_mesh
+from ..inference.preprocess import PhotoError
+from ..inference.reconstructor import Reconstructor
+from ..paths import default_model_path
+from .progress_bar import run_with_progress_bar
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "reconstruct",
+        help="reconstruct 3D meshes from product photos",
+        description="Reconstruct each IMAGE into a watertight mesh. --out is a mesh file for one image "
+        "(format from its extension: " + ", ".join(EXPORT_EXTENSIONS) + ") or a folder for several.",
+    )
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    parser.add_argument("--out", type=Path, required=True, help="output mesh file, or folder for several images")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="model checkpoint (default: the shipped model)")
+    parser.add_argument("--a", type=float, default=None, help="projection scale along x (default: from the silhouette)")
+    parser.add_argument("--b", type=float, default=None, help="projection scale along y (default: from the silhouette)")
+    parser.add_argument("--resolution", type=int, default=256, help="effective grid resolution (default 256)")
+    parser.add_argument("--threshold", type=float, default=None, help="iso-level (default 0.5, or 0 for SDF models)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
+    parser.add_argument("--background", default="auto", choices=("auto", "alpha", "grabcut", "off"), help="background removal (default auto)")
+    parser.add_argument("--size-mm", type=float, default=None, help="real size of --dimension in mm: write millimetres")
+    parser.add_argument("--dimension", default="longest", choices=DIMENSIONS, help="which extent --size-mm measures (default longest)")
+    parser.add_argument("--faces", type=int, default=None, help="decimate to about this many faces")
+    parser.add_argument("--format", default="stl", choices=EXPORT_EXTENSIONS, help="format when --out is a folder")
+    parser.add_argument("--force", action="store_true", help="replace existing output files")
+    parser.set_defaults(handler=run_reconstruct)
+
+
+def _outputs(args: argparse.Namespace) -> list[Path]:
+    """One output path per image, checked before any work starts."""
+    is_file = args.out.suffix != "" and not args.out.is_dir()
+    if is_file:
+        if len(args.images) > 1:
+            raise ValueError(f"{args.out}: several images need a folder for --out")
+        export_format(args.out)
+        outputs = [args.out]
+    else:
+        args.out.mkdir(parents=True, exist_ok=True)
+        outputs = [args.out / f"{image.stem}.{args.format}" for image in args.images]
+    if len(set(outputs)) != len(outputs):
+        raise ValueError("two images have the same name; reconstruct them into different folders")
+    if not args.force:
+        existing = [str(p) for p in outputs if p.exists()]
+        if existing:
+            raise FileExistsError(f"{', '.join(existing)} already exist(s) (use --force to replace)")
+    return outputs
+
+
+def run_reconstruct(args: argparse.Namespace) -> int:
+    checkpoint = args.checkpoint or default_model_path()
+    if args.checkpoint is None and not checkpoint.exists():
+        raise ValueError(f"no default model at {checkpoint} yet; pass --checkpoint with a trained model (svr-desktop train)")
+    outputs = _outputs(args)
+    units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm else ExportUnits.normalized()
+    reconstructor = Reconstructor.from_checkpoint(checkpoint, args.device)
+    failures = 0
+    for image, output in zip(args.images, outputs):
+        try:
+            mesh, stats, _ = run_with_progress_bar(
+                reconstructor.reconstruct_photo(
+                    image, a=args.a, b=args.b, background=args.background,
+                    resolution=args.resolution, threshold=args.threshold, face_budget=args.faces,
+                )
+            )
+            if len(mesh.faces) == 0:
+                raise ValueError("the model found no part in this photo (empty mesh); try --threshold or --background")
+            report = export_mesh(mesh, output, units=units, overwrite=args.force)
+        except (PhotoError, ValueError, OSError) as exc:
+            failures += 1
+            print(f"{image}: error: {exc}", file=sys.stderr)
+            continue
+        print(
+            f"{image} -> {report.path}: {report.faces} faces, watertight={stats.watertight}, "
+            f"units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, {stats.total_seconds:.1f} s on {stats.device}"
+        )
+    return 2 if failures else 0

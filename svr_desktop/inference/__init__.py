@@ -1,0 +1,1 @@
+"""Inference: photo preprocessing and reconstruction of a mesh from a prepared photo."""

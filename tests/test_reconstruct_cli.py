@@ -1,0 +1,89 @@
+"""``svr-desktop reconstruct``: outputs, units, and one clear line per bad input."""
+
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from svr_desktop.geometry.mesh_io import load_mesh
+
+SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A well-formed PNG whose header claims a huge image (a decompression bomb's shape)."""
+    header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b"")
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "svr_desktop", "reconstruct", *map(str, args)], capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tiny_run):
+    return tiny_run[0] / "last.safetensors"
+
+
+def test_one_photo_to_an_stl_in_millimetres(checkpoint, tmp_path):
+    photo = SAMPLES / "flange_studio.png"
+    out = tmp_path / "flange.stl"
+    result = run_cli(photo, "--out", out, "--checkpoint", checkpoint, "--resolution", 64, "--size-mm", 120)
+    assert result.returncode == 0, result.stderr
+    assert f"-> {out}" in result.stdout and "units=mm" in result.stdout and "watertight=True" in result.stdout
+    mesh = load_mesh(out)
+    assert mesh.is_watertight
+    assert max(mesh.extents) == pytest.approx(120.0, rel=1e-4)
+    assert b"units=mm" in out.read_bytes()[:80]
+    again = run_cli(photo, "--out", out, "--checkpoint", checkpoint, "--resolution", 64)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_several_photos_into_a_folder(checkpoint, tmp_path):
+    photos = [SAMPLES / "flange_studio.png", SAMPLES / "spur_gear_transparent.png"]
+    result = run_cli(*photos, "--out", tmp_path / "meshes", "--format", "ply", "--checkpoint", checkpoint, "--resolution", 32)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "meshes").iterdir()) == ["flange_studio.ply", "spur_gear_transparent.ply"]
+
+
+def test_bad_inputs_each_give_one_clear_error(checkpoint, tmp_path):
+    good = SAMPLES / "flange_studio.png"
+    cases = {
+        "truncated.png": good.read_bytes()[: good.stat().st_size // 3],
+        "text.png": b"this is not an image\n",
+        "empty.png": b"",
+        "huge.png": png_claiming(30000, 30000),
+        "archive.png": zlib.compress(b"x" * 1000),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "folder.png").mkdir()
+    inputs = [*cases, "missing.png", "folder.png"]
+    result = run_cli(*[tmp_path / name for name in inputs], "--out", tmp_path / "out", "--checkpoint", checkpoint, "--resolution", 32)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(inputs), result.stderr
+    for name, line in zip(inputs, lines):
+        assert name in line and "error:" in line
+    assert "too large" in lines[inputs.index("huge.png")]
+    assert list((tmp_path / "out").iterdir()) == []  # nothing half-written
+
+
+def test_wrong_checkpoints_and_missing_default_model(tmp_path):
+    photo = SAMPLES / "flange_studio.png"
+    Image.new("RGB", (8, 8)).save(tmp_path / "image.png")
+    (tmp_path / "weights.safetensors").write_bytes(b"\x00" * 100)
+    wrong = run_cli(photo, "--out", tmp_path / "a.stl", "--checkpoint", tmp_path / "weights.safetensors")
+    assert wrong.returncode == 2 and "not a readable checkpoint" in wrong.stderr and "Traceback" not in wrong.stderr
+    env = {**__import__("os").environ, "SVR_DESKTOP_MODEL": str(tmp_path / "none.safetensors")}
+    missing = run_cli(photo, "--out", tmp_path / "a.stl", env=env)
+    assert missing.returncode == 2 and "no default model" in missing.stderr
