@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 reports for the run
     state = f"stopped ({summary.stopped}); resume with --resume" if summary.stopped else "finished"
     best = f"{summary.best_val_iou:.4f}" if summary.best_val_iou >= 0 else "n/a"
     print(f"{summary.run_dir}: {state} after {summary.steps} steps, {summary.epochs_done} epochs, best val IoU {best}, {summary.seconds / 60:.1f} min")

@@ -105,9 +105,9 @@ def validation_iou(model: torch.nn.Module, dataset: ViewDataset, device: torch.d
 class _Run:
     """The mutable pieces of one training session (kept out of ``train`` for readability)."""
 
-    def __init__(self, run_dir: Path, config: TrainConfig, state: TrainState, model, optimizer, ctx, device):
+    def __init__(self, run_dir: Path, config: TrainConfig, state: TrainState, model, optimizer, ctx):
         self.run_dir, self.config, self.state = run_dir, config, state
-        self.model, self.optimizer, self.ctx, self.device = model, optimizer, ctx, device
+        self.model, self.optimizer, self.ctx = model, optimizer, ctx
         self.last_checkpoint = time.monotonic()
 
     def save(self, best: bool = False) -> None:
@@ -128,7 +128,11 @@ def _prepare(run_dir: Path, config: TrainConfig | None, resume: bool):
         checkpoint = read_checkpoint(last)
         if checkpoint.optimizer_state is None:
             raise CheckpointError(f"{last}: has no optimizer state, cannot resume from it")
-        return checkpoint.config, TrainState(**checkpoint.training_state), checkpoint
+        try:
+            state = TrainState(**checkpoint.training_state)
+        except TypeError as exc:
+            raise CheckpointError(f"{last}: its training state is not from this version ({exc})") from exc
+        return checkpoint.config, state, checkpoint
     if last.exists():
         raise ValueError(f"{run_dir} already holds a run; use --resume to continue it or choose another folder")
     if config is None:
@@ -172,7 +176,7 @@ def train(
         ).state_dict()
     adaptive = AdaptiveS.from_state_dict(state.adaptive) if state.adaptive else None
 
-    run = _Run(run_dir, config, state, model, optimizer, ctx, device)
+    run = _Run(run_dir, config, state, model, optimizer, ctx)
     metrics = None
     if ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
