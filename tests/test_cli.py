@@ -9,6 +9,7 @@ import trimesh
 
 from svr_desktop import __version__
 from svr_desktop.cli import main
+from svr_desktop.data.shards import read_shard
 from svr_desktop.geometry.mesh_io import load_mesh
 
 
@@ -86,10 +87,16 @@ def test_remesh_writes_a_watertight_copy_in_original_units_and_respects_existing
 
 
 def test_dataset_build_command(tmp_path):
-    result = run_cli("dataset", "build", "--out", tmp_path / "ds", "--shapes", 2, "--views", 1, "--image-size", 64, "--workers", 1)
+    result = run_cli(
+        "dataset", "build", "--out", tmp_path / "ds", "--shapes", 2, "--views", 1, "--image-size", 64,
+        "--workers", 1, "--surface-points", 700, "--uniform-points", 300,
+    )
     assert result.returncode == 0, result.stderr
     assert "2 shapes x 1 views" in result.stdout
     manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
     assert manifest["shapes"] == 2
+    assert (manifest["config"]["sampling"]["surface_points"], manifest["config"]["sampling"]["uniform_points"]) == (700, 300)
+    record = read_shard(tmp_path / "ds" / manifest["shards"][0]["file"])[0]
+    assert len(record.train_points) == 1000
     clash = run_cli("dataset", "build", "--out", tmp_path / "ds", "--shapes", 3, "--views", 1, "--image-size", 64)
     assert clash.returncode == 2 and "other settings" in clash.stderr

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..data.builder import BuildConfig, build_dataset
+from ..geometry.sampling import SamplingConfig
 from .progress_bar import run_with_progress_bar
 
 
@@ -28,6 +29,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1), help="processes (default: all cores)")
     build.add_argument("--meshes", type=Path, default=None, help="use the mesh files of this folder instead of generated parts")
     build.add_argument("--image-size", type=int, default=224, help="image side in pixels (default 224)")
+    build.add_argument("--surface-points", type=int, default=SamplingConfig.surface_points, help=f"training points near the surface per shape (default {SamplingConfig.surface_points}, the paper's)")
+    build.add_argument("--uniform-points", type=int, default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
     build.set_defaults(handler=run_build)
 
 
@@ -38,6 +41,7 @@ def run_build(args: argparse.Namespace) -> int:
         seed=args.seed,
         image_size=args.image_size,
         meshes=str(args.meshes.resolve()) if args.meshes else None,
+        sampling=SamplingConfig(surface_points=args.surface_points, uniform_points=args.uniform_points),
     )
     report = run_with_progress_bar(build_dataset(args.out, config, workers=args.workers))
     for item in report.skipped:
