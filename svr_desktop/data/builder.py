@@ -165,13 +165,21 @@ def build_shard(config_dict: dict, root: str, shard: int, indices: list[int]) ->
     npz_path, json_path = shard_paths(Path(root), shard)
     sidecar = {
         "file": f"shards/{npz_path.name}",
-        "shapes": [{"id": r.shape_id, "source": r.source, **({"repaired": r.info["repaired"]} if "repaired" in r.info else {})} for r in records],
+        "shapes": [_shape_summary(record) for record in records],
         "skipped": skipped,
     }
     if records:
         write_shard(npz_path, records)
     atomic_write_text(json_path, json.dumps(sidecar, indent=1, sort_keys=True))
     return sidecar
+
+
+def _shape_summary(record: ShapeRecord) -> dict:
+    """What the manifest lists about a built shape."""
+    summary = {"id": record.shape_id, "source": record.source}
+    if "repaired" in record.info:
+        summary["repaired"] = record.info["repaired"]
+    return summary
 
 
 def config_from_dict(values: dict) -> BuildConfig:
