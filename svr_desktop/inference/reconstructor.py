@@ -61,11 +61,10 @@ class ReconstructionStats:
 class Reconstructor:
     """A loaded model ready to turn images into meshes."""
 
-    def __init__(self, model: SVRNet, label_mode: str, device: torch.device, source: str = "model"):
+    def __init__(self, model: SVRNet, label_mode: str, device: torch.device):
         self.model = model.to(device).eval()
         self.label_mode = label_mode
         self.device = device
-        self.source = source
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None) -> "Reconstructor":
@@ -73,7 +72,7 @@ class Reconstructor:
         checkpoint = read_checkpoint(path)
         model = model_from_checkpoint(checkpoint, path)
         device = device if isinstance(device, torch.device) else pick_device(device)
-        return cls(model, checkpoint.config.labels.mode, device, source=str(path))
+        return cls(model, checkpoint.config.labels.mode, device)
 
     @property
     def image_size(self) -> int:
