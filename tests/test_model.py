@@ -35,7 +35,7 @@ def test_output_shapes(encoder):
     z = model.encoder.sample(model.encode(images), xyz, a, b)
     assert z.shape == (2, 64, model.encoder.out_channels)
     assert model(images, xyz, a, b).shape == (2, 64)
-    expected = {"global": 32, "multilevel": 15 * 8, "fpn": 4 * 16}[encoder]
+    expected = {"global": 32, "multilevel": 15 * 8, "fpn": 4 * 16, "fpn_global": 4 * 16 + 32}[encoder]
     assert model.encoder.out_channels == expected
 
 
@@ -60,7 +60,7 @@ def test_one_training_step(encoder):
     assert all(changed), "every parameter takes part in the loss (no unused ones for DDP)"
 
 
-@pytest.mark.parametrize("encoder", ["multilevel", "fpn"])
+@pytest.mark.parametrize("encoder", ["multilevel", "fpn", "fpn_global"])
 def test_local_features_follow_a_and_b(encoder):
     model = small_model(encoder).eval()
     images, xyz, a, b = batch()

@@ -22,11 +22,13 @@ class ModelConfig:
     """Shape of the network: backbone width, encoder variant and decoder.
 
     * ``encoder``: ``"global"`` (paper Fig. 3a), ``"multilevel"`` (3b) or
-      ``"fpn"`` (3c, the paper's method).
+      ``"fpn"`` (3c, the paper's method) or ``"fpn_global"`` (3c plus
+      DISN's global image vector; our addition, docs/method.md).
     * ``width``: ResNet-18 base width; 64 is the real ResNet-18 (stages
       64/128/256/512), smaller widths make CPU training feasible.
-    * ``fpn_channels``: channels of each FPN level P2..P5 (``fpn`` only).
-    * ``global_features``: size of the image vector (``global`` only).
+    * ``fpn_channels``: channels of each FPN level P2..P5 (``fpn*`` only).
+    * ``global_features``: size of the image vector (``global`` and
+      ``fpn_global`` only).
     * ``decoder_hidden``: the four hidden sizes of the five-layer MLP.
     * ``leaky_slope``: negative slope of the decoder's LeakyReLUs.
     * ``image_size``: side of the square input image in pixels.

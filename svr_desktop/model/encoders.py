@@ -1,4 +1,4 @@
-"""The three feature extractors of paper Fig. 3 and their name-keyed registry.
+"""The feature extractors of paper Fig. 3 (plus FPN + global) and their registry.
 
 Every encoder splits ``z = E(I, p)`` in two so that inference can run the
 CNN once per image and then query many chunks of points:
@@ -144,7 +144,11 @@ class FPNEncoder(Encoder):
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """-> (P2, P3, P4, P5)."""
-        laterals = [conv(c) for conv, c in zip(self.lateral, self.backbone(images))]
+        return self._pyramid(self.backbone(images))
+
+    def _pyramid(self, stages: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """The top-down pathway: backbone stages (C2..C5) -> (P2..P5)."""
+        laterals = [conv(c) for conv, c in zip(self.lateral, stages)]
         merged = [laterals[-1]]  # coarse to fine
         for lateral in reversed(laterals[:-1]):
             coarser = F.interpolate(merged[-1], size=lateral.shape[-2:], mode="nearest")
@@ -155,9 +159,43 @@ class FPNEncoder(Encoder):
         return sample_levels(features, points, a, b)
 
 
+class FPNGlobalEncoder(FPNEncoder):
+    """The FPN's local features plus a global image vector, as DISN pairs them.
+
+    Our addition (docs/method.md): a pixel's local features say where the
+    part's silhouette is but little about how deep the part is there; the
+    global vector (average-pooled C5 through a linear layer, as in
+    :class:`GlobalEncoder`) lets the decoder judge depth from the whole shape.
+    ``z`` is ``4 * fpn_channels + global_features`` channels.
+    """
+
+    def __init__(self, width: int, fpn_channels: int, global_features: int) -> None:
+        super().__init__(width, fpn_channels)
+        self.fc = nn.Linear(self.backbone.channels[-1], global_features)
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> FPNGlobalEncoder:
+        return cls(config.width, config.fpn_channels, config.global_features)
+
+    @property
+    def out_channels(self) -> int:
+        return super().out_channels + self.fc.out_features
+
+    def encode(self, images: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """-> ((P2, P3, P4, P5), global vector (B, global_features))."""
+        c2, c3, c4, c5 = self.backbone(images)
+        return self._pyramid((c2, c3, c4, c5)), self.fc(c5.mean(dim=(2, 3)))
+
+    def sample(self, features, points: torch.Tensor, a, b) -> torch.Tensor:
+        pyramid, vector = features
+        local = sample_levels(pyramid, points, a, b)
+        return torch.cat([local, vector.unsqueeze(1).expand(-1, points.shape[1], -1)], dim=-1)
+
+
 #: Encoder classes by the name used in :class:`ModelConfig`.
 ENCODERS: dict[str, type[Encoder]] = {
     "global": GlobalEncoder,
     "multilevel": MultiLevelEncoder,
     "fpn": FPNEncoder,
+    "fpn_global": FPNGlobalEncoder,
 }

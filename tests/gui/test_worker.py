@@ -1,0 +1,80 @@
+"""The worker thread: results, errors and cancellation reach the GUI thread."""
+
+import threading
+
+from svr_desktop.gui.worker import start_work
+from svr_desktop.progress import Progress
+
+
+def counting(n, seen_threads, closed):
+    try:
+        for i in range(n):
+            seen_threads.append(threading.get_ident())
+            yield Progress("count", i, n)
+        return n * 10
+    finally:
+        closed.append(True)
+
+
+def test_result_and_progress_arrive_in_the_gui_thread(qtbot):
+    seen, closed, got, events = [], [], [], []
+    gui_thread = threading.get_ident()
+    handle = start_work(
+        lambda: counting(5, seen, closed),
+        on_finished=lambda value: got.append((value, threading.get_ident())),
+        on_failed=lambda message: got.append(message),
+        on_progress=events.append,
+    )
+    qtbot.waitUntil(lambda: bool(got), timeout=5000)
+    assert handle.wait(5000)
+    assert got == [(50, gui_thread)]
+    assert [e.done for e in events] == [0, 1, 2, 3, 4]
+    assert seen and all(t != gui_thread for t in seen)
+    assert closed == [True]
+
+
+def test_errors_become_messages(qtbot):
+    def broken():
+        yield Progress("x", 0, 1)
+        raise ValueError("the photo is not an image")
+
+    def buggy():
+        yield Progress("x", 0, 1)
+        raise KeyError("oops")
+
+    for work, expected in ((broken, "the photo is not an image"), (buggy, "unexpected KeyError")):
+        messages, results = [], []
+        handle = start_work(work, on_finished=results.append, on_failed=messages.append)
+        qtbot.waitUntil(lambda: bool(messages), timeout=5000)
+        assert handle.wait(5000)
+        assert results == [] and expected in messages[0]
+
+
+def test_cancel_stops_at_the_next_event_and_closes_the_work(qtbot):
+    closed, outcome = [], []
+    release = threading.Event()
+
+    def slow():
+        try:
+            for i in range(1000):
+                yield Progress("slow", i, 1000)
+                release.wait(5)
+            return "complete"
+        finally:
+            closed.append(True)
+
+    events = []
+    handle = start_work(
+        slow,
+        on_finished=outcome.append,
+        on_failed=outcome.append,
+        on_progress=events.append,
+        on_cancelled=lambda: outcome.append("cancelled"),
+    )
+    qtbot.waitUntil(lambda: bool(events), timeout=5000)
+    handle.cancel()
+    release.set()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
+    assert handle.wait(5000)
+    assert outcome == ["cancelled"] and closed == [True]
+    assert len(events) <= 2  # the event in flight when cancel came, at most
