@@ -75,8 +75,8 @@ def test_a_and_b_stretch_the_reconstruction(tiny_dataset, reconstructor):
 def test_cancelling_during_mise_stops_within_one_chunk(tiny_dataset, reconstructor, monkeypatch):
     record = load_split(tiny_dataset, "train")[0]
     calls = []
-    original = reconstructor.model.query
-    monkeypatch.setattr(reconstructor.model, "query", lambda *args: calls.append(1) or original(*args))
+    original = reconstructor.model.encoder.sample  # called once per queried chunk
+    monkeypatch.setattr(reconstructor.model.encoder, "sample", lambda *args: calls.append(1) or original(*args))
     work = reconstructor.reconstruct_input(record.images[0], float(record.a[0]), float(record.b[0]), resolution=128, chunk_size=2048)
     for event in work:
         if event.stage == "mise 64^3":

@@ -28,6 +28,7 @@ from ..model.images import image_to_tensor
 from ..model.network import SVRNet
 from ..progress import Progress, ProgressGenerator
 from ..training.checkpoint import model_from_checkpoint, read_checkpoint
+from .field import ImageField
 from .postprocess import PostprocessReport, postprocess
 from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
 
@@ -83,21 +84,6 @@ class Reconstructor:
         """Iso-level of the field: occupancy probability 0.5, or SDF 0."""
         return 0.0 if self.label_mode == "sdf" else 0.5
 
-    def _field(self, features, a: float, b: float):
-        """The implicit field as a numpy callable over view-frame points."""
-        a_t = torch.tensor([a], dtype=torch.float32, device=self.device)
-        b_t = torch.tensor([b], dtype=torch.float32, device=self.device)
-
-        @torch.no_grad()
-        def field(points: np.ndarray) -> np.ndarray:
-            xyz = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)).to(self.device)[None]
-            output = self.model.query(features, xyz, a_t, b_t)[0].float()
-            if self.label_mode != "sdf":
-                output = torch.sigmoid(output)
-            return output.cpu().numpy()
-
-        return field
-
     def reconstruct_input(
         self,
         image: np.ndarray,
@@ -124,7 +110,7 @@ class Reconstructor:
         stats.timings["encode"] = time.perf_counter() - start
 
         mesh, extraction = yield from extract_mesh(
-            self._field(features, a, b),
+            ImageField(self.model, features, a, b, probabilities=self.label_mode != "sdf"),
             resolution=resolution,
             threshold=threshold,
             chunk_size=chunk_size,
