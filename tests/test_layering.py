@@ -11,6 +11,7 @@ CORE_PACKAGES = [
     "svr_desktop.model",
     "svr_desktop.training",
     "svr_desktop.inference",
+    "svr_desktop.evaluation",
     "svr_desktop.cli",
 ]
 QT_MODULES = ("PySide6", "pyvistaqt", "vtkmodules.qt", "PyQt5", "PyQt6", "shiboken6")

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import trimesh
 
 from svr_desktop.data.dataset import load_split
 from svr_desktop.geometry.metrics import iou
@@ -24,10 +23,6 @@ def reconstructor(tiny_run):
     return Reconstructor.from_checkpoint(run_dir / "last.safetensors", "cpu")
 
 
-def view_mesh(record, view):
-    return trimesh.Trimesh(record.to_view(record.mesh_vertices, view), record.mesh_faces, process=False)
-
-
 def test_training_views_reconstruct_to_watertight_meshes_above_the_floor(tiny_dataset, reconstructor):
     records = load_split(tiny_dataset, "train")
     for record in records:
@@ -37,9 +32,9 @@ def test_training_views_reconstruct_to_watertight_meshes_above_the_floor(tiny_da
                 reconstructor.reconstruct_input(record.images[view], float(record.a[view]), float(record.b[view]), resolution=64)
             )
             assert mesh.is_watertight and mesh.volume > 0 and stats.watertight
-            score = iou(mesh, view_mesh(record, view), rng=0, points=20_000)
+            score = iou(mesh, record.view_mesh(view), rng=0, points=20_000)
             assert score >= IOU_FLOOR, (record.shape_id, view, score)
-            assert score > iou(mesh, view_mesh(other, view), rng=0, points=20_000)
+            assert score > iou(mesh, other.view_mesh(view), rng=0, points=20_000)
 
 
 def test_stats_report_stages_counts_and_device(tiny_dataset, reconstructor):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
 from ..data.builder import BuildConfig, build_dataset
 from ..geometry.sampling import SamplingConfig
+from ..progress import Progress, run_to_completion
 from .progress_bar import run_with_progress_bar
 
 
@@ -31,7 +33,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--image-size", type=int, default=224, help="image side in pixels (default 224)")
     build.add_argument("--surface-points", type=int, default=SamplingConfig.surface_points, help=f"training points near the surface per shape (default {SamplingConfig.surface_points}, the paper's)")
     build.add_argument("--uniform-points", type=int, default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
+    build.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
     build.set_defaults(handler=run_build)
+
+
+def print_json_progress(event: Progress) -> None:
+    """One flushed line per event, so a parent process sees progress as it happens."""
+    print(json.dumps({"stage": event.stage, "done": event.done, "total": event.total}), flush=True)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -43,7 +51,8 @@ def run_build(args: argparse.Namespace) -> int:
         meshes=str(args.meshes.resolve()) if args.meshes else None,
         sampling=SamplingConfig(surface_points=args.surface_points, uniform_points=args.uniform_points),
     )
-    report = run_with_progress_bar(build_dataset(args.out, config, workers=args.workers))
+    work = build_dataset(args.out, config, workers=args.workers)
+    report = run_to_completion(work, print_json_progress) if args.json_progress else run_with_progress_bar(work)
     for item in report.skipped:
         print(f"skipped {item['name']}: {item['reason']}")
     for item in report.repaired:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
+import trimesh
 
 from ..files import atomic_write_bytes
 
@@ -60,6 +61,11 @@ class ShapeRecord:
     def to_view(self, points: np.ndarray, view: int) -> np.ndarray:
         """Map object-frame points into view ``view``'s frame."""
         return (points @ self.rotations[view].T - self.view_centers[view]) * self.view_scales[view]
+
+    def view_mesh(self, view: int) -> trimesh.Trimesh:
+        """The stored ground-truth mesh moved into view ``view``'s frame."""
+        vertices = self.to_view(self.mesh_vertices.astype(np.float64), view)
+        return trimesh.Trimesh(vertices, self.mesh_faces, process=False)
 
 
 _JSON_FIELDS = ("shape_id", "source", "info", "voxel_resolution", "appearances")

@@ -15,7 +15,7 @@ import threading
 import traceback
 from typing import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from svr_desktop.progress import Progress, ProgressGenerator
 
@@ -98,7 +98,9 @@ class WorkerThread:
         self.thread.setObjectName("svr-desktop-worker")
         worker.moveToThread(self.thread)
         self.thread.started.connect(worker.run)
-        worker.done.connect(self.thread.quit)
+        # Direct: quit() is thread-safe and must not wait for the GUI thread's
+        # event loop, so that wait() from the GUI thread returns promptly.
+        worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> WorkerThread:
         self.thread.start()

@@ -78,3 +78,13 @@ def test_cancel_stops_at_the_next_event_and_closes_the_work(qtbot):
     assert handle.wait(5000)
     assert outcome == ["cancelled"] and closed == [True]
     assert len(events) <= 2  # the event in flight when cancel came, at most
+
+
+def test_wait_from_the_gui_thread_needs_no_event_loop(qtbot):
+    # The thread must end by itself: waiting without processing events (as a
+    # closeEvent does) would otherwise block for the whole timeout.
+    results = []
+    handle = start_work(lambda: counting(3, [], []), on_finished=results.append, on_failed=results.append)
+    assert handle.wait(5000)
+    qtbot.waitUntil(lambda: bool(results), timeout=5000)
+    assert results == [30]

@@ -1,0 +1,217 @@
+"""Putting a ground-truth mesh next to a reconstruction, and measuring where they differ.
+
+A reconstruction lives in the normalized view frame (DESIGN.md section 2),
+but its bounding box is only roughly the unit cube; a ground-truth file comes
+in whatever units and position it was saved in.  Comparison (DESIGN.md
+section 3) needs both in one frame, so each mesh is normalized on its own
+(bounding box centred at the origin, longest edge 1).  The ground truth must
+already face the way the view does (a data-set view's mesh, or a file
+exported in the view's orientation): optional ICP refinement then removes a
+small remaining misalignment by moving it rigidly onto the reconstruction.
+ICP only polishes; it does not search for a pose.
+
+:func:`compare_to_ground_truth` does the whole job as a progress generator:
+alignment, per-vertex distances for a heat map, edge points for an overlay,
+and every metric of :func:`~svr_desktop.geometry.metrics.compare_meshes`.
+Metrics and distances are in the shared normalized frame; what a viewer
+draws on top of the reconstruction (edge points, the moved ground truth) is
+expressed in the reconstruction's own coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import igl
+import numpy as np
+import trimesh
+
+from ..progress import Progress, ProgressGenerator
+from .edges import edge_points
+from .frames import Normalization, normalization_of
+from .metrics import MeshComparison, MetricSettings, compare_meshes
+from .sampling import sample_surface
+
+#: Surface samples per mesh that ICP matches (both directions).
+ICP_SAMPLES = 3000
+#: ICP stops after this many iterations, or earlier once the RMS distance stops improving.
+ICP_ITERATIONS = 50
+#: Improvement of the RMS distance (normalized units) below which ICP has converged.
+ICP_TOLERANCE = 1e-7
+
+STAGES = ("aligning", "distances", "edge points", "metrics")
+#: Metric sample counts and thresholds of DESIGN.md section 3.
+DEFAULT_SETTINGS = MetricSettings()
+
+
+def normalization_matrix(normalization: Normalization) -> np.ndarray:
+    """The 4x4 homogeneous form of ``normalized = (original - center) * scale``."""
+    matrix = np.eye(4) * normalization.scale
+    matrix[:3, 3] = -np.asarray(normalization.center, dtype=np.float64) * normalization.scale
+    matrix[3, 3] = 1.0
+    return matrix
+
+
+def transformed(mesh: trimesh.Trimesh, matrix: np.ndarray) -> trimesh.Trimesh:
+    """A copy of ``mesh`` with ``matrix`` (4x4) applied; vertex order is kept."""
+    out = mesh.copy()
+    out.apply_transform(matrix)
+    return out
+
+
+class SurfaceQuery:
+    """Closest points on one mesh's surface; libigl's AABB tree is built once and reused."""
+
+    def __init__(self, mesh: trimesh.Trimesh):
+        self._vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+        self._faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
+        self._tree = igl.AABB()
+        self._tree.init(self._vertices, self._faces)
+
+    def closest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unsigned distance from each point to the surface and the closest surface point."""
+        pts = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+        if len(pts) == 0:
+            return np.zeros(0), np.zeros((0, 3))
+        squared, _, closest = self._tree.squared_distance(self._vertices, self._faces, pts)
+        return np.sqrt(np.maximum(squared, 0.0)), closest
+
+
+def distance_to_surface(points: np.ndarray, mesh: trimesh.Trimesh) -> np.ndarray:
+    """Unsigned distance from each point to the surface of ``mesh`` (exact, in the mesh's units)."""
+    return SurfaceQuery(mesh).closest(points)[0]
+
+
+@dataclass(frozen=True)
+class IcpResult:
+    matrix: np.ndarray  # 4x4 similarity moving the moving mesh onto the fixed one
+    rms: float  # root mean square of the matched distances in the last iteration
+    iterations: int
+
+
+def icp(
+    moving: trimesh.Trimesh,
+    fixed: trimesh.Trimesh,
+    rng: np.random.Generator | int = 0,
+    samples: int = ICP_SAMPLES,
+    max_iterations: int = ICP_ITERATIONS,
+    tolerance: float = ICP_TOLERANCE,
+) -> IcpResult:
+    """ICP of ``moving`` onto ``fixed`` by a similarity (rotation, translation, uniform scale).
+
+    Each iteration pairs samples of the moved surface with their closest
+    points on the fixed surface *and* samples of the fixed surface with their
+    closest points on the moved one, then solves the best similarity for all
+    pairs (Procrustes, no reflection).  Matching both ways keeps a
+    reconstruction that misses a part (or has an extra one) from dragging or
+    shrinking the ground truth; matching to the exact surface instead of to
+    sample points removes the sampling noise floor.  The scale is free because
+    bounding-box normalization fixes it only up to a few percent when the two
+    meshes' orientations differ slightly (a turned box has a larger bounding
+    box).  Converges to the nearest local optimum: start within a few degrees
+    and a few percent of the size.
+    """
+    generator = np.random.default_rng(rng)
+    moving_points = sample_surface(moving, samples, generator)[0]
+    fixed_points = sample_surface(fixed, samples, generator)[0]
+    on_moving_surface, on_fixed_surface = SurfaceQuery(moving), SurfaceQuery(fixed)
+    matrix, previous_rms, rms = np.eye(4), np.inf, np.inf
+    iteration = 0
+    for iteration in range(1, max_iterations + 1):
+        current = trimesh.transform_points(moving_points, matrix)
+        forward, on_fixed = on_fixed_surface.closest(current)
+        # The fixed samples' partners on the moved surface: found in moving's own coordinates, then moved.
+        _, on_moving = on_moving_surface.closest(trimesh.transform_points(fixed_points, np.linalg.inv(matrix)))
+        partners = trimesh.transform_points(on_moving, matrix)
+        backward = np.linalg.norm(fixed_points - partners, axis=1)
+        sources = np.vstack([current, partners])
+        targets = np.vstack([on_fixed, fixed_points])
+        step, _, _ = trimesh.registration.procrustes(sources, targets, reflection=False, scale=True)
+        matrix = step @ matrix
+        rms = float(np.sqrt(np.mean(np.concatenate([forward, backward]) ** 2)))
+        if previous_rms - rms < tolerance:
+            break
+        previous_rms = rms
+    return IcpResult(matrix, rms, iteration)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A reconstruction and its ground truth in one normalized frame."""
+
+    reconstruction: trimesh.Trimesh  # the reconstruction, normalized
+    ground_truth: trimesh.Trimesh  # the ground truth, normalized (and refined) into the same frame
+    gt_to_shared: np.ndarray  # 4x4: ground truth's file coordinates -> shared frame
+    shared_to_reconstruction: np.ndarray  # 4x4: shared frame -> the reconstruction's own coordinates
+    icp_rms: float | None  # RMS surface distance after ICP (normalized units); None without refinement
+
+    def gt_in_reconstruction_coordinates(self) -> trimesh.Trimesh:
+        """The aligned ground truth where it lies on top of the reconstruction as given."""
+        return transformed(self.ground_truth, self.shared_to_reconstruction)
+
+
+def align_to_reconstruction(
+    ground_truth: trimesh.Trimesh,
+    reconstruction: trimesh.Trimesh,
+    refine: bool = False,
+    rng: np.random.Generator | int = 0,
+) -> Alignment:
+    """Normalize both meshes and, with ``refine``, fit the ground truth onto the reconstruction by ICP.
+
+    Raises ``ValueError`` when either mesh has an empty or flat-to-a-point bounding box.
+    """
+    recon_norm = normalization_matrix(normalization_of(reconstruction))
+    gt_norm = normalization_matrix(normalization_of(ground_truth))
+    shared_reconstruction = transformed(reconstruction, recon_norm)
+    gt_to_shared, icp_rms = gt_norm, None
+    if refine:
+        result = icp(transformed(ground_truth, gt_norm), shared_reconstruction, rng)
+        gt_to_shared, icp_rms = result.matrix @ gt_norm, result.rms
+    return Alignment(
+        reconstruction=shared_reconstruction,
+        ground_truth=transformed(ground_truth, gt_to_shared),
+        gt_to_shared=gt_to_shared,
+        shared_to_reconstruction=np.linalg.inv(recon_norm),
+        icp_rms=icp_rms,
+    )
+
+
+@dataclass(frozen=True)
+class GroundTruthComparison:
+    """Everything a comparison view shows about a reconstruction against its ground truth."""
+
+    alignment: Alignment
+    metrics: MeshComparison  # in the shared normalized frame
+    vertex_distance: np.ndarray  # per reconstruction vertex: distance to the ground-truth surface, normalized units
+    gt_edges: np.ndarray  # edge points of the ground truth, reconstruction coordinates
+    reconstruction_edges: np.ndarray  # edge points of the reconstruction, reconstruction coordinates
+
+
+def compare_to_ground_truth(
+    reconstruction: trimesh.Trimesh,
+    ground_truth: trimesh.Trimesh,
+    refine: bool = False,
+    settings: MetricSettings = DEFAULT_SETTINGS,
+    seed: int = 0,
+) -> ProgressGenerator[GroundTruthComparison]:
+    """Align, then measure: yields one :class:`Progress` per stage of :data:`STAGES`.
+
+    The metrics equal ``compare_meshes(alignment.reconstruction,
+    alignment.ground_truth, seed, settings)``: the same seed gives the same
+    numbers as calling it directly.
+    """
+    total = len(STAGES)
+    yield Progress(STAGES[0], 0, total)
+    alignment = align_to_reconstruction(ground_truth, reconstruction, refine, seed)
+    yield Progress(STAGES[1], 1, total)
+    vertex_distance = distance_to_surface(alignment.reconstruction.vertices, alignment.ground_truth)
+    yield Progress(STAGES[2], 2, total)
+    rng = np.random.default_rng(seed)
+    shown_edges = []
+    for mesh in (alignment.ground_truth, alignment.reconstruction):
+        points, _ = edge_points(mesh, rng, settings.edge_surface_samples, settings.edge_eps, settings.edge_threshold, settings.edge_points)
+        shown_edges.append(trimesh.transform_points(points, alignment.shared_to_reconstruction))
+    yield Progress(STAGES[3], 3, total)
+    metrics = compare_meshes(alignment.reconstruction, alignment.ground_truth, seed, settings)
+    yield Progress(STAGES[3], total, total)
+    return GroundTruthComparison(alignment, metrics, vertex_distance, shown_edges[0], shown_edges[1])

@@ -1,0 +1,373 @@
+"""The comparison panel: a reconstruction against its ground truth, in numbers and on the model.
+
+The ground truth comes from a mesh file, or from a view of a data set: then
+it is the shape's mesh in that view's frame, and the view's image with its
+``a, b`` is offered to the main window (``sample_chosen``) so that the user
+can reconstruct exactly that view.  Whenever both meshes are there, the core
+(:func:`~svr_desktop.geometry.alignment.compare_to_ground_truth`) aligns
+them, with optional ICP refinement, and measures them on a worker thread;
+the panel shows the metrics in a table and draws on the viewer: edge points
+of both meshes in two colours and, on request, a heat map of each
+reconstruction vertex's distance to the ground truth.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import trimesh
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..data.dataset_views import DatasetContents, dataset_contents, load_dataset_view
+from ..geometry.alignment import STAGES, GroundTruthComparison, compare_to_ground_truth
+from ..geometry.mesh_io import MESH_EXTENSIONS, MeshLoadError, load_mesh
+from ..geometry.metrics import MetricSettings
+from .worker import WorkerThread, start_work
+
+GT_EDGES, RECONSTRUCTION_EDGES = "ground-truth edges", "reconstruction edges"
+GT_COLOUR, RECONSTRUCTION_COLOUR = "#1a9850", "#d73027"  # green, red
+HEAT_MAP_TITLE = "distance to ground truth (normalized units)"
+ERROR_STYLE = "color: #b00020;"
+
+#: Table rows: metric key (as in MeshComparison.as_dict), label, units.
+METRIC_ROWS = (
+    ("iou", "IoU", "unitless"),
+    ("chamfer_l1", "Chamfer-L1", "normalized units"),
+    ("accuracy", "   accuracy (rec → GT)", "normalized units"),
+    ("completeness", "   completeness (GT → rec)", "normalized units"),
+    ("edge_chamfer", "Edge Chamfer (ECD)", "normalized units"),
+    ("fscore", "F-score", "unitless"),
+    ("precision", "   precision", "unitless"),
+    ("recall", "   recall", "unitless"),
+    ("normal_consistency", "Normal consistency", "unitless"),
+    ("emd", "EMD", "normalized units"),
+)
+
+
+def format_metric(value: float) -> str:
+    """Four decimals; infinite (an empty mesh) and undefined (no edge points) in words."""
+    if math.isnan(value):
+        return "undefined"
+    if math.isinf(value):
+        return "∞"
+    return f"{value:.4f}"
+
+
+class ComparePanel(QDockWidget):
+    """Ground truth in (file or data-set view), metrics and overlays out."""
+
+    sample_chosen = Signal(object, float, float, str)  # (S, S, 3) uint8 image of a data-set view, a, b, a name
+
+    def __init__(self, viewer, parent: QWidget | None = None):
+        super().__init__("Compare", parent)
+        self.setObjectName("ComparePanel")
+        self._viewer = viewer
+        self.settings = MetricSettings()  # sample counts of the metrics (DESIGN.md section 3 by default)
+        self._reconstruction: trimesh.Trimesh | None = None
+        self._ground_truth: trimesh.Trimesh | None = None
+        self._contents: DatasetContents | None = None
+        self._result: GroundTruthComparison | None = None
+        self._heat_map_shown = False
+        self._works: list[WorkerThread] = []  # kept until their threads end
+        self._generation = 0  # only the latest comparison's result is shown
+        self._build_ui()
+        self._restore_settings()
+        QCoreApplication.instance().aboutToQuit.connect(self._finish_work)
+
+    # ------------------------------------------------------------ layout
+
+    def _build_ui(self) -> None:
+        body = QWidget()
+        layout = QVBoxLayout(body)
+
+        gt_box = QGroupBox("Ground truth")
+        gt_form = QFormLayout(gt_box)
+        load_button = QPushButton("Load mesh file…")
+        load_button.clicked.connect(self._choose_mesh_file)
+        gt_form.addRow(load_button)
+        self.dataset_edit = QLineEdit()
+        self.dataset_edit.setReadOnly(True)
+        self.dataset_edit.setPlaceholderText("or pick a view of a data set")
+        browse = QPushButton("Data set…")
+        browse.clicked.connect(self._choose_dataset)
+        row = QHBoxLayout()
+        row.addWidget(self.dataset_edit, stretch=1)
+        row.addWidget(browse)
+        gt_form.addRow("Data set", row)
+        self.split_combo = QComboBox()
+        self.split_combo.currentTextChanged.connect(self._fill_shapes)
+        self.shape_combo = QComboBox()
+        self.view_spin = QSpinBox()
+        self.use_view_button = QPushButton("Use this view")
+        self.use_view_button.setToolTip("Take this view's ground truth and load its image as the photo")
+        self.use_view_button.clicked.connect(self.use_dataset_view)
+        pick = QHBoxLayout()
+        for widget in (self.split_combo, self.shape_combo, QLabel("view"), self.view_spin, self.use_view_button):
+            pick.addWidget(widget)
+        gt_form.addRow("", pick)
+        self.gt_label = QLabel("No ground truth loaded.")
+        gt_form.addRow(self.gt_label)
+        layout.addWidget(gt_box)
+
+        compare_box = QGroupBox("Comparison")
+        compare_layout = QVBoxLayout(compare_box)
+        self.refine_check = QCheckBox("Refine alignment (ICP)")
+        self.refine_check.setToolTip("After normalizing both meshes, fit the ground truth onto the reconstruction")
+        self.refine_check.toggled.connect(self._compare)
+        self.edges_check = QCheckBox("Edge points (green: ground truth, red: reconstruction)")
+        self.edges_check.setChecked(True)
+        self.edges_check.toggled.connect(self._show_overlays)
+        self.heat_map_check = QCheckBox("Distance heat map on the reconstruction")
+        self.heat_map_check.toggled.connect(self._show_overlays)
+        for widget in (self.refine_check, self.edges_check, self.heat_map_check):
+            compare_layout.addWidget(widget)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, len(STAGES))
+        self.progress.setVisible(False)
+        compare_layout.addWidget(self.progress)
+        self.metrics_table = QTableWidget(len(METRIC_ROWS), 3)
+        self.metrics_table.setHorizontalHeaderLabels(["Metric", "Value", "Units"])
+        self.metrics_table.verticalHeader().setVisible(False)
+        self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.metrics_table.horizontalHeader().setStretchLastSection(True)
+        for row, (key, label, units) in enumerate(METRIC_ROWS):
+            name = QTableWidgetItem(label)
+            name.setData(Qt.ItemDataRole.UserRole, key)
+            self.metrics_table.setItem(row, 0, name)
+            self.metrics_table.setItem(row, 1, QTableWidgetItem("–"))
+            self.metrics_table.setItem(row, 2, QTableWidgetItem(units))
+        compare_layout.addWidget(self.metrics_table)
+        layout.addWidget(compare_box, stretch=1)
+
+        self.status_label = QLabel("Load a ground truth; metrics appear once a reconstruction is there too.")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        self.setWidget(body)
+        self._update_dataset_controls()
+
+    # ------------------------------------------------------------ public API
+
+    def set_reconstruction(self, mesh: trimesh.Trimesh | None) -> None:
+        """The main window's latest reconstruction (None: cleared); compares at once if a ground truth is loaded."""
+        self._reconstruction = mesh
+        self._heat_map_shown = False  # a new mesh is shown without scalars
+        self._clear_result()
+        if mesh is not None:
+            self._compare()
+
+    @property
+    def ground_truth(self) -> trimesh.Trimesh | None:
+        return self._ground_truth
+
+    @property
+    def result(self) -> GroundTruthComparison | None:
+        """The latest finished comparison (None while none is valid)."""
+        return self._result
+
+    def load_ground_truth_file(self, path: str | Path) -> None:
+        """Use a mesh file as the ground truth; a broken file leaves the current one in place."""
+        try:
+            mesh = load_mesh(path)
+        except MeshLoadError as exc:
+            self._show_error(f"Ground truth not changed: {exc}")
+            return
+        QSettings().setValue("compare/mesh_dir", str(Path(path).parent))
+        self._set_ground_truth(mesh, Path(path).name)
+
+    def open_dataset(self, folder: str | Path) -> None:
+        """List the splits, shapes and views of a data set to pick a ground truth from."""
+        try:
+            contents = dataset_contents(folder)
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return
+        self._contents = contents
+        self.dataset_edit.setText(str(folder))
+        QSettings().setValue("compare/dataset_dir", str(folder))
+        self.split_combo.blockSignals(True)
+        self.split_combo.clear()
+        self.split_combo.addItems([split for split, ids in contents.splits.items() if ids])
+        self.split_combo.blockSignals(False)
+        self._fill_shapes(self.split_combo.currentText())
+        self.view_spin.setRange(0, contents.views - 1)
+        self._update_dataset_controls()
+
+    def use_dataset_view(self) -> None:
+        """Take the chosen view's ground truth and offer its image, a and b to the main window."""
+        if self._contents is None or not self.shape_combo.currentText():
+            self._show_error("Open a data set and pick a shape first.")
+            return
+        try:
+            view = load_dataset_view(self.dataset_edit.text(), self.shape_combo.currentText(), self.view_spin.value())
+        except ValueError as exc:
+            self._show_error(f"Ground truth not changed: {exc}")
+            return
+        self._set_ground_truth(view.mesh, view.name)
+        self.sample_chosen.emit(view.image, view.a, view.b, view.name)
+
+    # ------------------------------------------------------------ comparison
+
+    def _set_ground_truth(self, mesh: trimesh.Trimesh, name: str) -> None:
+        self._ground_truth = mesh
+        self.gt_label.setText(f"Ground truth: {name} ({len(mesh.faces):,} triangles)")
+        self._clear_result()
+        if self._reconstruction is None:
+            self._show_status("Ground truth loaded; metrics appear once there is a reconstruction.")
+        else:
+            self._compare()
+
+    def _compare(self) -> None:
+        """Start a comparison of the current pair on a worker thread (a running one is superseded)."""
+        if self._reconstruction is None or self._ground_truth is None:
+            return
+        for work in self._works:
+            work.cancel()
+        self._works = [work for work in self._works if work.is_running()]
+        self._generation += 1
+        generation = self._generation
+        reconstruction, ground_truth = self._reconstruction.copy(), self._ground_truth.copy()
+        refine, settings = self.refine_check.isChecked(), self.settings
+        self._clear_result()
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self._show_status("Comparing…")
+        self._works.append(
+            start_work(
+                lambda: compare_to_ground_truth(reconstruction, ground_truth, refine, settings),
+                on_finished=lambda result: self._on_compared(generation, result),
+                on_failed=lambda message: self._on_failed(generation, message),
+                on_progress=lambda event: self._on_progress(generation, event),
+            )
+        )
+
+    def _on_progress(self, generation: int, event) -> None:
+        if generation == self._generation:
+            self.progress.setValue(event.done)
+            self.progress.setFormat(f"{event.stage}…")
+
+    def _on_failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.progress.setVisible(False)
+            self._show_error(f"Comparison failed: {message}")
+
+    def _on_compared(self, generation: int, result: GroundTruthComparison) -> None:
+        if generation != self._generation:
+            return
+        self._result = result
+        self.progress.setVisible(False)
+        descriptions = self.settings.describe()
+        values = result.metrics.as_dict()
+        for row, (key, _, _) in enumerate(METRIC_ROWS):
+            item = self.metrics_table.item(row, 1)
+            item.setText(format_metric(values[key]))
+            item.setToolTip(descriptions[key])
+        status = "Compared in the shared normalized frame (longest bounding-box edge = 1)."
+        if result.alignment.icp_rms is not None:
+            status += f" ICP residual (RMS): {result.alignment.icp_rms:.4f}."
+        if not result.metrics.edge_chamfer_defined:
+            status += f" ECD undefined: edge points on reconstruction {result.metrics.pred_edge_points}, ground truth {result.metrics.gt_edge_points}."
+        self._show_status(status)
+        self._show_overlays()
+
+    def _show_overlays(self) -> None:
+        """Draw (or remove) edge points and the heat map as the check boxes say."""
+        result = self._result
+        if result is None:
+            return
+        for name, points, colour in (
+            (GT_EDGES, result.gt_edges, GT_COLOUR),
+            (RECONSTRUCTION_EDGES, result.reconstruction_edges, RECONSTRUCTION_COLOUR),
+        ):
+            if self.edges_check.isChecked() and len(points):
+                self._viewer.set_points(name, points, colour)
+            else:
+                self._viewer.clear_points(name)
+        shown = self._viewer.mesh
+        if self.heat_map_check.isChecked():
+            if shown is None or len(shown.vertices) != len(result.vertex_distance):
+                self._show_error("The heat map needs the compared reconstruction in the viewer.")
+                return
+            self._viewer.set_mesh_scalars(result.vertex_distance, HEAT_MAP_TITLE)
+            self._heat_map_shown = True
+        elif self._heat_map_shown and shown is not None:
+            self._viewer.set_mesh_scalars(None)
+            self._heat_map_shown = False
+
+    def _clear_result(self) -> None:
+        """Forget the shown comparison: empty table, no overlays."""
+        if self._result is not None:
+            self._viewer.clear_points(GT_EDGES)
+            self._viewer.clear_points(RECONSTRUCTION_EDGES)
+            if self._heat_map_shown and self._viewer.mesh is not None:
+                self._viewer.set_mesh_scalars(None)
+            self._heat_map_shown = False
+        self._result = None
+        for row in range(len(METRIC_ROWS)):
+            self.metrics_table.item(row, 1).setText("–")
+
+    def _finish_work(self) -> None:
+        """On quit: stop comparisons at their next stage and wait for their threads."""
+        for work in self._works:
+            work.cancel()
+        for work in self._works:
+            work.wait()
+        self._works.clear()
+
+    # ------------------------------------------------------------ helpers
+
+    def _fill_shapes(self, split: str) -> None:
+        self.shape_combo.clear()
+        if self._contents is not None and split:
+            self.shape_combo.addItems(self._contents.splits.get(split, []))
+        self._update_dataset_controls()
+
+    def _update_dataset_controls(self) -> None:
+        ready = self._contents is not None and self.shape_combo.count() > 0
+        for widget in (self.split_combo, self.shape_combo, self.view_spin, self.use_view_button):
+            widget.setEnabled(ready)
+
+    def _choose_mesh_file(self) -> None:
+        patterns = " ".join(f"*.{ext}" for ext in MESH_EXTENSIONS)
+        start = str(QSettings().value("compare/mesh_dir", ""))
+        path, _ = QFileDialog.getOpenFileName(self, "Ground-truth mesh", start, f"Meshes ({patterns})")
+        if path:
+            self.load_ground_truth_file(path)
+
+    def _choose_dataset(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Data-set folder", self.dataset_edit.text())
+        if folder:
+            self.open_dataset(folder)
+
+    def _restore_settings(self) -> None:
+        folder = str(QSettings().value("compare/dataset_dir", ""))
+        if folder and (Path(folder) / "manifest.json").exists():
+            self.open_dataset(folder)
+
+    def _show_status(self, text: str) -> None:
+        self.status_label.setStyleSheet("")
+        self.status_label.setText(text)
+
+    def _show_error(self, text: str) -> None:
+        self.status_label.setStyleSheet(ERROR_STYLE)
+        self.status_label.setText(text)

@@ -1,0 +1,122 @@
+"""The core calls the window runs on worker threads, as progress generators.
+
+Each function only strings core functions together, so that the GUI thread
+never decodes a photo, runs GrabCut, loads a model or writes a file itself.
+They return plain numpy / trimesh / core objects; widgets are built from
+them back in the GUI thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from ..inference.export import ExportReport, ExportUnits, export_mesh
+from ..inference.postprocess import postprocess
+from ..inference.preprocess import (
+    DEFAULT_FILL_FRACTION,
+    Photo,
+    PhotoError,
+    PhotoSource,
+    PreparedPhoto,
+    Rect,
+    load_photo,
+    prepare_photo,
+)
+from ..inference.reconstructor import ReconstructionStats, Reconstructor
+from ..progress import Progress, ProgressGenerator
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How a photo becomes the network input (see :func:`prepare_photo`)."""
+
+    background: str = "auto"
+    rect: Rect | None = None
+    fill_fraction: float = DEFAULT_FILL_FRACTION
+
+    @classmethod
+    def as_is(cls) -> Framing:
+        """For images already framed like a training render (data-set views): used unchanged."""
+        return cls("off", None, 1.0)
+
+    def prepare(self, photo: Photo, image_size: int) -> PreparedPhoto:
+        return prepare_photo(
+            photo, image_size, background=self.background, rect=self.rect, fill_fraction=self.fill_fraction
+        )
+
+
+@dataclass
+class PhotoPreview:
+    """A loaded photo and its preparation for the network.
+
+    ``prepared`` is ``None`` when the photo loaded but its silhouette could
+    not be found with the chosen settings; ``problem`` then says why.
+    """
+
+    photo: Photo
+    prepared: PreparedPhoto | None
+    problem: str | None = None
+
+
+def preview_photo(source: PhotoSource | Photo, image_size: int, framing: Framing) -> ProgressGenerator[PhotoPreview]:
+    """Load ``source`` (unless it is a :class:`Photo` already) and prepare it as ``framing`` says.
+
+    Loading errors raise :class:`PhotoError` (nothing to show); preparation
+    errors are returned in :attr:`PhotoPreview.problem` with the photo.
+    """
+    yield Progress("load photo", 0, 1)
+    photo = source if isinstance(source, Photo) else load_photo(source)
+    yield Progress("find the part", 0, 1)
+    try:
+        prepared = framing.prepare(photo, image_size)
+    except PhotoError as exc:
+        return PhotoPreview(photo, None, str(exc))
+    return PhotoPreview(photo, prepared)
+
+
+def load_model(path: str | Path, device: str) -> ProgressGenerator[Reconstructor]:
+    """Load and check a checkpoint (``CheckpointError``, a ``ValueError``, if unusable)."""
+    yield Progress("load model", 0, 1)
+    return Reconstructor.from_checkpoint(path, device)
+
+
+def reconstruct(
+    reconstructor: Reconstructor, photo: Photo, prepared: PreparedPhoto | None, framing: Framing, **options
+) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats, PreparedPhoto]]:
+    """:meth:`Reconstructor.reconstruct_photo` of ``photo``; ``options`` go to it.
+
+    ``prepared`` (the preview's preparation with the same ``framing``) is
+    reused when it has the model's input size; otherwise the photo is
+    prepared here.  The mesh's vertex normals are computed here too: smooth
+    shading needs them and trimesh caches them on the mesh, so the GUI thread
+    finds them ready instead of computing them while it should be painting.
+    """
+    seconds = None
+    if prepared is None or prepared.image_size != reconstructor.image_size:
+        yield Progress("preprocess", 0, 1)
+        start = time.perf_counter()
+        prepared = framing.prepare(photo, reconstructor.image_size)
+        seconds = time.perf_counter() - start
+    mesh, stats, prepared = yield from reconstructor.reconstruct_photo(prepared, **options)
+    if seconds is not None:
+        stats.timings["preprocess"] = seconds
+    if len(mesh.faces):
+        yield Progress("shading normals", 0, 1)
+        np.asarray(mesh.vertex_normals)
+    return mesh, stats, prepared
+
+
+def export(
+    mesh: trimesh.Trimesh, path: str | Path, units: ExportUnits, face_budget: int | None, overwrite: bool
+) -> ProgressGenerator[ExportReport]:
+    """Decimate to ``face_budget`` faces if the mesh has more, then write it atomically."""
+    if face_budget is not None and len(mesh.faces) > face_budget:
+        yield Progress("decimate", 0, 1)
+        mesh, _ = postprocess(mesh, min_fragment=0.0, face_budget=face_budget)
+    yield Progress("write", 0, 1)
+    return export_mesh(mesh, path, units=units, overwrite=overwrite)

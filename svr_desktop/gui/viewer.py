@@ -1,0 +1,294 @@
+"""The 3D viewer: a reconstruction (or any mesh) in an embedded pyvistaqt ``QtInteractor``.
+
+Meshes are in the view frame (DESIGN.md section 2: x right, y up, z towards
+the camera), so the *front* preset looks down -z, as the photo was taken.
+The toolbar toggles edges, wireframe, face normals and a bounding box
+labelled with its dimensions (millimetres once a real scale is known), sets
+view presets, resets the camera and saves a screenshot.  Other panels add a
+per-vertex heat map (:meth:`MeshViewer.set_mesh_scalars`) and named point
+overlays (:meth:`MeshViewer.set_points`).  Everything here runs in the GUI
+thread; callers hand in trimesh / numpy data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyvista as pv
+import trimesh
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar, QVBoxLayout, QWidget
+from pyvistaqt import QtInteractor
+
+from .images import save_png
+from .settings import read_str
+
+#: Colour of the mesh (a light steel blue: reads as metal, differs from every backdrop).
+MESH_COLOUR = "#7fa7d0"
+#: Viewer background gradient (bottom, top).
+BACKGROUND = ("#f4f6f8", "#c9d3de")
+#: At most this many face normals are drawn as arrows (spread over the mesh).
+MAX_NORMAL_ARROWS = 2000
+
+#: Camera direction (from the focal point towards the camera) and view-up of each preset.
+VIEW_PRESETS = {
+    "front": ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0)),
+    "top": ((0.0, 1.0, 0.0), (0.0, 0.0, -1.0)),
+    "side": ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)),
+    "iso": ((1.0, 1.0, 1.0), (0.0, 1.0, 0.0)),
+}
+
+_MESH = "mesh"
+_NORMALS = "normals"
+_BOX = "bounding box"
+_BOX_LABELS = "bounding box labels"
+_POINTS = "points: "
+
+
+class MeshViewer(QWidget):
+    """A mesh with good default lighting, display toggles, view presets and overlays."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        # No periodic re-rendering (pyvistaqt's default is 5 per second): every change here
+        # renders once, and a large mesh would otherwise keep the GUI thread busy.
+        self.plotter = QtInteractor(self, auto_update=False)
+        self.plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
+        self.plotter.enable_anti_aliasing("fxaa")
+        self._mesh: trimesh.Trimesh | None = None
+        self._mm_per_unit: float | None = None
+        self._scalars: np.ndarray | None = None
+        self._scalars_title = ""
+        self._points: dict[str, tuple[np.ndarray, str]] = {}
+
+        self.toolbar = QToolBar("3D view", self)
+        self.edges_action = self._toggle("Edges", "Show the triangle edges")
+        self.wireframe_action = self._toggle("Wireframe", "Show the mesh as a wireframe")
+        self.normals_action = self._toggle("Normals", "Show face normals as arrows")
+        self.box_action = self._toggle("Bounding box", "Show the bounding box with its dimensions")
+        self.toolbar.addSeparator()
+        for name in VIEW_PRESETS:
+            action = self.toolbar.addAction(name.capitalize())
+            action.setToolTip(f"Look at the part from the {name}" if name != "iso" else "Isometric view")
+            action.triggered.connect(lambda _=False, view=name: self.set_view(view))
+        self.toolbar.addAction("Reset", self.reset_camera).setToolTip("Fit the part in the view")
+        self.toolbar.addSeparator()
+        self.screenshot_action = self.toolbar.addAction("Screenshot…", self.ask_screenshot)
+        self.screenshot_action.setToolTip("Save the 3D view as a PNG image")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.plotter, 1)
+        self._update_actions()
+
+    def _toggle(self, text: str, tip: str) -> QAction:
+        action = self.toolbar.addAction(text)
+        action.setCheckable(True)
+        action.setToolTip(tip)
+        action.toggled.connect(lambda _checked: self._redraw())
+        return action
+
+    # --- the mesh ------------------------------------------------------------
+
+    @property
+    def mesh(self) -> trimesh.Trimesh | None:
+        """The mesh shown, or ``None``."""
+        return self._mesh
+
+    def show_mesh(self, mesh: trimesh.Trimesh, mm_per_unit: float | None = None) -> None:
+        """Show ``mesh`` (replacing the previous one and its heat map; point overlays stay)
+        and fit the camera in the isometric view.  ``mm_per_unit`` labels the bounding box in mm."""
+        if len(mesh.faces) == 0:
+            raise ValueError("the mesh has no faces, nothing to show")
+        self._mesh = mesh
+        self._mm_per_unit = mm_per_unit
+        self._scalars = None
+        self._redraw(render=False)
+        self.set_view("iso")
+
+    def set_mm_per_unit(self, mm_per_unit: float | None) -> None:
+        """Change the real scale the bounding box is labelled with (``None``: normalized units)."""
+        self._mm_per_unit = mm_per_unit
+        self._redraw()
+
+    def clear(self) -> None:
+        """Remove the mesh, its heat map and every point overlay."""
+        self._mesh = None
+        self._scalars = None
+        self._points.clear()
+        self.plotter.clear_actors()
+        self._remove_scalar_bars()
+        self._update_actions()
+        self.plotter.render()
+
+    def set_mesh_scalars(self, scalars: np.ndarray | None, title: str = "") -> None:
+        """Colour the shown mesh by one value per vertex (a heat map with a colour bar
+        titled ``title``); ``None`` restores the plain colour."""
+        if scalars is not None:
+            if self._mesh is None:
+                raise ValueError("no mesh is shown to colour")
+            scalars = np.asarray(scalars, dtype=np.float64).reshape(-1)
+            if len(scalars) != len(self._mesh.vertices):
+                raise ValueError(
+                    f"expected one value per vertex ({len(self._mesh.vertices)}), got {len(scalars)}"
+                )
+        self._scalars = scalars
+        self._scalars_title = title
+        self._redraw()
+
+    # --- point overlays --------------------------------------------------------
+
+    def set_points(self, name: str, points: np.ndarray, color: str) -> None:
+        """Show an (N, 3) point cloud called ``name`` (replacing one of the same name)."""
+        points = np.asarray(points, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != 3:
+            raise ValueError(f"expected (N, 3) points, got {points.shape}")
+        self._points[name] = (points, color)
+        self._draw_points(name)
+        self.plotter.render()
+
+    def clear_points(self, name: str) -> None:
+        """Remove the point overlay ``name`` (nothing happens if there is none)."""
+        if self._points.pop(name, None) is not None:
+            self.plotter.remove_actor(_POINTS + name)
+            self.plotter.render()
+
+    def _draw_points(self, name: str) -> None:
+        points, color = self._points[name]
+        if len(points) == 0:
+            self.plotter.remove_actor(_POINTS + name)
+            return
+        self.plotter.add_points(
+            points, color=color, point_size=6, render_points_as_spheres=True, name=_POINTS + name, reset_camera=False
+        )
+
+    # --- drawing -------------------------------------------------------------
+
+    def _redraw(self, render: bool = True) -> None:
+        """Rebuild every actor of the mesh from the current mesh, scalars and toggles."""
+        for name in (_MESH, _NORMALS, _BOX, _BOX_LABELS):
+            self.plotter.remove_actor(name)
+        self._remove_scalar_bars()
+        if self._mesh is not None:
+            self._draw_mesh()
+            if self.normals_action.isChecked():
+                self._draw_normals()
+            if self.box_action.isChecked():
+                self._draw_box()
+        self._update_actions()
+        if render:
+            self.plotter.render()
+
+    def _remove_scalar_bars(self) -> None:
+        for title in list(self.plotter.scalar_bars.keys()):
+            self.plotter.remove_scalar_bar(title, render=False)
+
+    def _draw_mesh(self) -> None:
+        surface = pv.PolyData.from_regular_faces(
+            np.asarray(self._mesh.vertices, dtype=np.float64), np.asarray(self._mesh.faces, dtype=np.int64)
+        )
+        # vertex normals come from trimesh's cache (computed off the GUI thread by the jobs)
+        surface.point_data["Normals"] = np.asarray(self._mesh.vertex_normals, dtype=np.float32)
+        surface.point_data.active_normals_name = "Normals"
+        style = dict(
+            show_edges=self.edges_action.isChecked(),
+            edge_color="#2b3a4a",
+            style="wireframe" if self.wireframe_action.isChecked() else "surface",
+            smooth_shading=True,
+            specular=0.3,
+            specular_power=20.0,
+            name=_MESH,
+            reset_camera=False,
+        )
+        if self._scalars is None:
+            self.plotter.add_mesh(surface, color=MESH_COLOUR, **style)
+        else:
+            surface.point_data["scalars"] = self._scalars
+            self.plotter.add_mesh(
+                surface,
+                scalars="scalars",
+                cmap="turbo",
+                scalar_bar_args={"title": self._scalars_title or "value", "vertical": True},
+                **style,
+            )
+
+    def _draw_normals(self) -> None:
+        faces = len(self._mesh.faces)
+        chosen = np.linspace(0, faces - 1, min(faces, MAX_NORMAL_ARROWS)).astype(np.int64)
+        cloud = pv.PolyData(np.asarray(self._mesh.triangles_center[chosen]))
+        cloud.point_data["normals"] = np.asarray(self._mesh.face_normals[chosen])
+        length = 0.04 * float(np.linalg.norm(self._mesh.extents))
+        arrows = cloud.glyph(orient="normals", scale=False, factor=length, geom=pv.Arrow())
+        self.plotter.add_mesh(arrows, color="#d9534f", name=_NORMALS, reset_camera=False)
+
+    def _draw_box(self) -> None:
+        (x0, y0, z0), (x1, y1, z1) = self._mesh.bounds
+        self.plotter.add_mesh(
+            pv.Box((x0, x1, y0, y1, z0, z1)).outline(), color="#333333", line_width=2, name=_BOX, reset_camera=False
+        )
+        anchors = np.array([[(x0 + x1) / 2, y0, z1], [x0, (y0 + y1) / 2, z1], [x0, y0, (z0 + z1) / 2]])
+        self.plotter.add_point_labels(
+            anchors, self.dimension_labels(), font_size=14, point_size=1, shape_opacity=0.6,
+            name=_BOX_LABELS, reset_camera=False,
+        )
+
+    def dimension_labels(self) -> list[str]:
+        """The bounding box's x, y and z sizes as labelled: millimetres once a real scale is
+        known, normalized units otherwise (empty without a mesh)."""
+        if self._mesh is None:
+            return []
+        sizes = zip("xyz", self._mesh.extents, strict=True)
+        if self._mm_per_unit:
+            return [f"{axis} {size * self._mm_per_unit:.1f} mm" for axis, size in sizes]
+        return [f"{axis} {size:.3f}" for axis, size in sizes]
+
+    def _update_actions(self) -> None:
+        has_mesh = self._mesh is not None
+        for action in (self.edges_action, self.wireframe_action, self.normals_action, self.box_action):
+            action.setEnabled(has_mesh)
+
+    # --- camera and screenshots ----------------------------------------------------
+
+    def set_view(self, name: str) -> None:
+        """Look at the part from a preset: ``front`` (down -z), ``top``, ``side`` or ``iso``."""
+        direction, up = VIEW_PRESETS[name]
+        centre = np.asarray(self._mesh.bounds.mean(axis=0)) if self._mesh is not None else np.zeros(3)
+        self.plotter.camera_position = [tuple(centre + np.asarray(direction)), tuple(centre), up]
+        self.reset_camera()
+
+    def reset_camera(self) -> None:
+        """Fit everything shown into the view, keeping the direction."""
+        self.plotter.reset_camera()
+        self.plotter.render()
+
+    def render_image(self) -> np.ndarray:
+        """The 3D view as an (H, W, 3) uint8 array."""
+        self.plotter.render()
+        return np.asarray(self.plotter.screenshot(None, return_img=True))
+
+    def save_screenshot(self, path: str | Path) -> Path:
+        """Write the 3D view to a PNG file (atomically)."""
+        return save_png(self.render_image(), path)
+
+    def ask_screenshot(self) -> None:
+        settings = QSettings()
+        folder = read_str(settings, "paths/screenshot_folder")
+        path, _ = QFileDialog.getSaveFileName(self, "Save 3D view", folder, "PNG image (*.png)")
+        if not path:
+            return
+        if not path.lower().endswith(".png"):
+            path += ".png"
+        try:
+            self.save_screenshot(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Screenshot not saved", f"{path}: {exc}")
+            return
+        settings.setValue("paths/screenshot_folder", str(Path(path).parent))
+
+    def shutdown(self) -> None:
+        """Release the render window (call once, when the window closes)."""
+        self.plotter.close()

@@ -1,0 +1,42 @@
+"""numpy <-> Qt image conversions, the silhouette overlay and PNG writing."""
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from svr_desktop.gui.images import (
+    BACKGROUND_TINT,
+    OUTLINE_COLOUR,
+    array_to_qimage,
+    mask_overlay,
+    png_bytes,
+    qimage_to_array,
+    save_png,
+)
+
+
+def test_arrays_survive_a_round_trip_through_qimage():
+    rgb = np.random.default_rng(1).integers(0, 256, (37, 53, 3), dtype=np.uint8)  # odd width: padded rows
+    assert np.array_equal(qimage_to_array(array_to_qimage(rgb)), rgb)
+    rgba = np.dstack([rgb, np.full((37, 53), 255, np.uint8)])
+    assert np.array_equal(qimage_to_array(array_to_qimage(rgba)), rgb)
+
+
+def test_overlay_tints_the_background_and_outlines_the_part():
+    mask = np.zeros((60, 80), dtype=bool)
+    mask[20:40, 30:50] = True
+    overlay = np.asarray(Image.open(io.BytesIO(png_bytes(mask_overlay(mask)))).convert("RGBA"))
+    assert tuple(overlay[5, 5]) == BACKGROUND_TINT
+    assert tuple(overlay[20, 40]) == OUTLINE_COLOUR and tuple(overlay[30, 30]) == OUTLINE_COLOUR
+    assert overlay[30, 40, 3] == 0  # inside the part: clear
+
+
+def test_save_png_writes_a_decodable_file(tmp_path):
+    rgb = np.zeros((10, 20, 3), dtype=np.uint8)
+    rgb[:, :10] = (255, 0, 0)
+    path = save_png(rgb, tmp_path / "out.png")
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size == (20, 10)
+        assert np.array_equal(np.asarray(image.convert("RGB")), rgb)
+

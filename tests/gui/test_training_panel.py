@@ -1,0 +1,224 @@
+"""The training panel runs real ``svr-desktop`` commands, plots them live and never leaves a process behind."""
+
+import glob
+import json
+import math
+import os
+import shutil
+
+import pytest
+from PySide6.QtCore import QProcess
+from PySide6.QtWidgets import QMessageBox
+
+from svr_desktop.gui.run_history import RunHistory, format_duration
+from svr_desktop.gui.training_panel import TrainingPanel
+from tests.conftest import TINY_RUN_OVERRIDES
+
+#: The tiny model on the tiny set (1 step per epoch), a metric line every step and
+#: epochs enough that it never finishes on its own: the tests decide when it stops.
+ENDLESS_TINY_RUN = [o for o in TINY_RUN_OVERRIDES if not o.startswith(("optim.epochs=", "log_every="))] + [
+    "optim.epochs=100000",
+    "log_every=1",
+]
+#: Generous waits for a process that imports torch on a busy 2-core machine.
+WAIT_MS = 90_000
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def session_processes(session_leader: int) -> list[int]:
+    """Live processes in the process group a command started (its pid is the group id; Linux /proc)."""
+    members = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[2]) == session_leader and fields[0] != "Z":
+            members.append(int(stat.split("/")[2]))
+    return members
+
+
+def loss_steps(panel) -> list[float]:
+    xs, _ = panel.plots.curve("loss").getData()
+    return [] if xs is None else list(xs)
+
+
+@pytest.fixture
+def panel(qtbot):
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    yield panel
+    panel.shutdown()
+
+
+def start_endless_run(panel, data_dir, run_dir):
+    panel.data_dir_edit.setText(str(data_dir))
+    panel.run_dir_edit.setText(str(run_dir))
+    panel.preset_combo.setCurrentText("cpu-small")
+    panel.overrides_edit.setText(" ".join(ENDLESS_TINY_RUN))
+    panel.start_button.click()
+    assert panel.is_running(), panel.status_label.text()
+
+
+def test_history_collects_curves_and_estimates_the_time_left():
+    history = RunHistory(steps_per_epoch=10, epochs=5)
+    history.add([
+        {"kind": "event", "event": "started", "step": 0, "epoch": 0},
+        {"kind": "train", "step": 5, "epoch": 0, "loss": 0.9, "f1": 0.2, "s": 0.6, "elapsed": 10.0},
+        {"kind": "train", "step": 10, "epoch": 0, "loss": 0.7, "f1": 0.4, "s": 0.6, "elapsed": 20.0},
+        {"kind": "val", "step": 10, "epoch": 1, "val_iou": 0.3, "f1": 0.4, "s": 0.5, "elapsed": 24.0},
+    ])
+    assert history.curves["loss"] == ([5.0, 10.0], [0.9, 0.7])
+    assert history.curves["val_iou"] == ([10.0], [0.3])
+    assert history.eta_seconds() == pytest.approx(40 * 2.4)  # 40 steps left at 2.4 s per step so far
+    assert history.summary() == "step 10 of 50, epoch 2 of 5, about 2 min left"
+    history.add([{"kind": "event", "event": "stopped", "step": 12, "epoch": 1, "elapsed": 30.0}])
+    assert history.summary() == "step 12 of 50, epoch 2 of 5: stopped"
+    assert [format_duration(s) for s in (4.2, 125, 3 * 3600 + 5 * 60)] == ["4 s", "2 min", "3 h 05 min"]
+
+
+def test_a_run_is_plotted_live_stopped_gracefully_and_its_best_model_loaded(qtbot, panel, tiny_dataset, tmp_path):
+    run_dir = tmp_path / "run"
+    start_endless_run(panel, tiny_dataset, run_dir)
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    pid = panel.runner.pid
+    panel.build_dataset()  # one command at a time
+    assert "still running" in panel.status_label.text() and panel.runner.pid == pid
+
+    qtbot.waitUntil(lambda: len(loss_steps(panel)) >= 2, timeout=WAIT_MS)
+    xs, ys = panel.plots.curve("loss").getData()
+    assert list(xs[:2]) == [1.0, 2.0] and all(math.isfinite(y) and y > 0 for y in ys)
+    assert "of 100,000" in panel.eta_label.text() and "left" in panel.eta_label.text()
+
+    with qtbot.waitSignal(panel.runner.ended, timeout=WAIT_MS) as ended:
+        panel.stop_button.click()
+    assert ended.args[0].stop_requested and ended.args[0].error is None
+    assert panel.runner.process.state() == QProcess.ProcessState.NotRunning
+    assert not process_exists(pid)
+    # Stopped the graceful way: a checkpoint to resume from and the trainer's own 'stopped' line.
+    assert (run_dir / "last.safetensors").exists()
+    events = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "stopped"
+    assert "stopped" in panel.eta_label.text() and "stopped" in panel.status_label.text()
+
+    assert panel.load_best_button.isEnabled() and panel.start_button.isEnabled()
+    with qtbot.waitSignal(panel.checkpoint_chosen, timeout=1000) as chosen:
+        panel.load_best_button.click()
+    assert chosen.args == [str(run_dir / "best.safetensors")]
+
+
+def test_confirm_close_cancel_keeps_the_run_yes_stops_it_and_resume_continues(qtbot, panel, tiny_dataset, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    start_endless_run(panel, tiny_dataset, run_dir)
+    qtbot.waitUntil(lambda: len(loss_steps(panel)) >= 1, timeout=WAIT_MS)
+    pid = panel.runner.pid
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Cancel)
+    assert panel.confirm_close() is False
+    assert panel.is_running() and process_exists(pid)
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
+    assert panel.confirm_close() is True
+    assert panel.runner.process.state() == QProcess.ProcessState.NotRunning
+    assert not process_exists(pid)
+    assert (run_dir / "last.safetensors").exists()
+    stopped_at = loss_steps(panel)[-1]
+
+    panel.resume_button.click()
+    assert panel.is_running(), panel.status_label.text()
+    qtbot.waitUntil(lambda: max(loss_steps(panel), default=0) > stopped_at, timeout=WAIT_MS)
+    steps = loss_steps(panel)
+    assert steps == sorted(steps) and steps[0] == 1.0  # the old curve continues, not restarts
+    resumed_pid = panel.runner.pid
+    panel.shutdown()
+    assert not panel.is_running() and not process_exists(resumed_pid)
+    assert panel.confirm_close() is True  # nothing runs: no question asked
+
+
+def test_bad_input_is_refused_with_its_cause_and_starts_nothing(panel, tiny_dataset, tmp_path):
+    panel.run_dir_edit.setText(str(tmp_path / "run"))
+    panel.data_dir_edit.setText(str(tmp_path))  # no manifest.json there
+    panel.start_button.click()
+    assert "manifest.json" in panel.status_label.text() and panel.runner.pid is None
+
+    panel.data_dir_edit.setText(str(tiny_dataset))
+    panel.overrides_edit.setText("optim.no_such_key=1")
+    panel.start_button.click()
+    assert "no_such_key" in panel.status_label.text() and panel.runner.pid is None
+
+    panel.overrides_edit.setText("")  # cpu-small's batch of 16 is more than the tiny set's 4 training views
+    panel.start_button.click()
+    assert "fewer than one batch" in panel.status_label.text() and panel.runner.pid is None
+
+    panel.resume_button.click()
+    assert "nothing to resume" in panel.status_label.text() and panel.runner.pid is None
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.safetensors").write_bytes(b"")
+    panel.start_button.click()
+    assert "Resume" in panel.status_label.text() and panel.runner.pid is None
+    assert not panel.is_running()
+
+
+def test_a_failing_command_shows_its_error(qtbot, panel, tiny_dataset, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copy(tiny_dataset / "manifest.json", broken / "manifest.json")  # the shards are missing
+    panel.data_dir_edit.setText(str(broken))
+    panel.run_dir_edit.setText(str(tmp_path / "run"))
+    panel.overrides_edit.setText(" ".join(ENDLESS_TINY_RUN))
+    with qtbot.waitSignal(panel.runner.ended, timeout=WAIT_MS) as ended:
+        panel.start_button.click()
+    assert ended.args[0].exit_code == 2 and not ended.args[0].stop_requested
+    message = panel.status_label.text()
+    assert message.startswith("Training failed") and "exit code 2" in message and "shard" in message
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def test_a_data_set_is_built_with_progress(qtbot, panel, tmp_path):
+    folder = tmp_path / "new_set"
+    panel.data_dir_edit.setText(str(folder))
+    panel.build_shapes.setValue(2)
+    panel.build_views.setValue(1)
+    panel.build_image_size.setValue(64)
+    with qtbot.waitSignal(panel.runner.ended, timeout=WAIT_MS) as ended:
+        panel.build_button.click()
+        assert panel.is_running() and not panel.start_button.isEnabled()
+    assert ended.args[0].error is None, panel.log.toPlainText()
+    assert json.loads((folder / "manifest.json").read_text())["shapes"] == 2
+    assert panel.build_progress.maximum() == 2 and panel.build_progress.value() == 2
+    assert '"stage"' not in panel.log.toPlainText()  # progress lines drive the bar, not the log
+    assert "2 shapes x 1 views" in panel.log.toPlainText()
+    assert "finished" in panel.status_label.text()
+
+
+def test_stopping_a_build_ends_its_worker_processes_too(qtbot, panel, tmp_path):
+    panel.data_dir_edit.setText(str(tmp_path / "big_set"))
+    panel.build_shapes.setValue(500)
+    panel.build_image_size.setValue(64)
+    panel.build_button.click()
+    pid = panel.runner.pid
+    qtbot.waitUntil(lambda: len(session_processes(pid)) >= 2, timeout=WAIT_MS)  # the build and its workers
+    with qtbot.waitSignal(panel.runner.ended, timeout=WAIT_MS) as ended:
+        panel.stop_button.click()
+    assert ended.args[0].stop_requested and ended.args[0].error is None
+    assert session_processes(pid) == []
+    assert "stopped" in panel.status_label.text()
+
+
+def test_a_command_that_cannot_start_is_reported(qtbot, panel, tiny_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python-here"))
+    panel.data_dir_edit.setText(str(tiny_dataset))
+    panel.run_dir_edit.setText(str(tmp_path / "run"))
+    panel.overrides_edit.setText(" ".join(ENDLESS_TINY_RUN))
+    panel.start_button.click()
+    assert "could not start" in panel.status_label.text() and "no-python-here" in panel.status_label.text()
+    assert not panel.is_running() and panel.start_button.isEnabled()

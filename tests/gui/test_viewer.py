@@ -1,0 +1,125 @@
+"""The 3D viewer: meshes, display toggles, view presets, heat maps, point overlays, screenshots."""
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from svr_desktop.gui.viewer import MeshViewer
+
+
+@pytest.fixture
+def viewer(qtbot):
+    viewer = MeshViewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(480, 360)
+    viewer.show()
+    qtbot.waitExposed(viewer)
+    yield viewer
+    viewer.shutdown()
+
+
+@pytest.fixture
+def block():
+    """A 0.8 x 0.4 x 0.2 block in the view frame."""
+    return trimesh.creation.box(extents=(0.8, 0.4, 0.2))
+
+
+def camera_direction(viewer):
+    camera = viewer.plotter.camera
+    direction = np.subtract(camera.position, camera.focal_point)
+    return direction / np.linalg.norm(direction)
+
+
+def test_a_mesh_is_shown_and_fills_the_view(viewer, block):
+    background = viewer.render_image()
+    viewer.show_mesh(block)
+    assert viewer.mesh is block
+    assert "mesh" in viewer.plotter.actors
+    image = viewer.render_image()
+    changed = np.abs(image.astype(int) - background.astype(int)).sum(axis=2) > 30
+    assert 0.05 < changed.mean() < 0.95  # the block is drawn, and fitted inside the view
+
+    with pytest.raises(ValueError, match="no faces"):
+        viewer.show_mesh(trimesh.Trimesh())
+    assert viewer.mesh is block
+
+
+def test_display_toggles(viewer, block):
+    assert not viewer.edges_action.isEnabled()  # nothing to show them on yet
+    viewer.show_mesh(block, mm_per_unit=150.0)
+    prop = viewer.plotter.actors["mesh"].prop
+    assert not prop.show_edges
+    viewer.edges_action.setChecked(True)
+    assert viewer.plotter.actors["mesh"].prop.show_edges
+    viewer.wireframe_action.setChecked(True)
+    assert viewer.plotter.actors["mesh"].prop.style == "Wireframe"
+    viewer.normals_action.setChecked(True)
+    assert "normals" in viewer.plotter.actors
+    viewer.box_action.setChecked(True)
+    assert "bounding box" in viewer.plotter.actors
+    assert viewer.dimension_labels() == ["x 120.0 mm", "y 60.0 mm", "z 30.0 mm"]
+    viewer.set_mm_per_unit(None)
+    assert viewer.dimension_labels() == ["x 0.800", "y 0.400", "z 0.200"]
+    viewer.normals_action.setChecked(False)
+    viewer.box_action.setChecked(False)
+    assert not {"normals", "bounding box"} & set(viewer.plotter.actors)
+
+
+@pytest.mark.parametrize(
+    "preset, direction, up",
+    [("front", (0, 0, 1), (0, 1, 0)), ("top", (0, 1, 0), (0, 0, -1)), ("side", (1, 0, 0), (0, 1, 0))],
+)
+def test_view_presets_look_along_the_view_frame_axes(viewer, block, preset, direction, up):
+    viewer.show_mesh(block)
+    viewer.set_view(preset)
+    assert camera_direction(viewer) == pytest.approx(direction, abs=1e-6)
+    assert viewer.plotter.camera.up == pytest.approx(up, abs=1e-6)
+
+
+def test_iso_view_and_reset_camera(viewer, block):
+    viewer.show_mesh(block)
+    assert camera_direction(viewer) == pytest.approx(np.ones(3) / np.sqrt(3), abs=1e-6)
+    viewer.plotter.camera.zoom(5.0)
+    zoomed = viewer.plotter.camera.parallel_scale, viewer.plotter.camera.view_angle, viewer.plotter.camera.distance
+    viewer.reset_camera()
+    assert (viewer.plotter.camera.parallel_scale, viewer.plotter.camera.view_angle, viewer.plotter.camera.distance) != zoomed
+
+
+def test_heat_map_and_plain_colour(viewer, block):
+    viewer.show_mesh(block)
+    with pytest.raises(ValueError, match="one value per vertex"):
+        viewer.set_mesh_scalars(np.zeros(3))
+    viewer.set_mesh_scalars(np.linspace(0, 1, len(block.vertices)), "distance")
+    assert "distance" in viewer.plotter.scalar_bars
+    assert viewer.plotter.actors["mesh"].mapper.scalar_visibility
+    viewer.set_mesh_scalars(None)
+    assert len(viewer.plotter.scalar_bars) == 0
+    assert not viewer.plotter.actors["mesh"].mapper.scalar_visibility
+
+
+def test_point_overlays_by_name(viewer, block):
+    viewer.show_mesh(block)
+    viewer.set_points("edges", np.random.default_rng(0).random((50, 3)), "green")
+    viewer.set_points("edges", np.zeros((5, 3)), "red")
+    viewer.set_points("other", np.ones((3, 3)), "blue")
+    overlays = [name for name in viewer.plotter.actors if name.startswith("points: ")]
+    assert sorted(overlays) == ["points: edges", "points: other"]
+    assert viewer.plotter.actors["points: edges"].mapper.dataset.n_points == 5
+    with pytest.raises(ValueError):
+        viewer.set_points("bad", np.zeros((4, 2)), "red")
+    viewer.clear_points("edges")
+    viewer.clear_points("never shown")
+    assert "points: edges" not in viewer.plotter.actors and "points: other" in viewer.plotter.actors
+
+    viewer.clear()
+    assert viewer.mesh is None and not viewer.plotter.actors
+
+
+def test_screenshot_is_written_as_png(viewer, block, tmp_path):
+    viewer.show_mesh(block)
+    path = viewer.save_screenshot(tmp_path / "view.png")
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size == (viewer.plotter.width(), viewer.plotter.height())
+        assert len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)) > 50

@@ -1,0 +1,137 @@
+"""Aligning a ground truth with a reconstruction, distances, and the comparison generator."""
+
+import numpy as np
+import pytest
+import trimesh
+
+from svr_desktop.geometry.alignment import (
+    STAGES,
+    align_to_reconstruction,
+    compare_to_ground_truth,
+    distance_to_surface,
+    icp,
+    normalization_matrix,
+)
+from svr_desktop.geometry.frames import normalization_of, normalize_mesh
+from svr_desktop.geometry.metrics import MetricSettings, compare_meshes
+from svr_desktop.progress import Progress, run_to_completion
+
+#: Small sample counts keep the comparison tests quick; the code path is the same.
+QUICK = MetricSettings(iou_points=5000, surface_points=5000, edge_points=500, edge_surface_samples=60_000, emd_points=128)
+
+
+def bracket() -> trimesh.Trimesh:
+    """An L-shaped part without symmetries, so a rigid fit has one right answer."""
+    foot = trimesh.creation.box((0.6, 0.2, 0.4))
+    leg = trimesh.creation.box((0.15, 0.5, 0.4))
+    leg.apply_translation([-0.225, 0.35, 0.0])
+    lug = trimesh.creation.box((0.1, 0.1, 0.1))
+    lug.apply_translation([0.2, 0.15, 0.1])
+    return trimesh.util.concatenate([foot, leg, lug])
+
+
+def small_motion() -> np.ndarray:
+    """4 degrees about a skew axis plus a translation of about 3% of the size."""
+    motion = trimesh.transformations.rotation_matrix(np.radians(4.0), [0.3, 1.0, 0.2], point=[0.05, 0.1, 0.0])
+    motion[:3, 3] += [0.02, -0.015, 0.01]
+    return motion
+
+
+def moved(mesh, matrix):
+    out = mesh.copy()
+    out.apply_transform(matrix)
+    return out
+
+
+def test_normalization_matrix_matches_the_normalization():
+    mesh = bracket()
+    mesh.apply_scale(37.0)
+    mesh.apply_translation([5.0, -3.0, 2.0])
+    norm = normalization_of(mesh)
+    np.testing.assert_allclose(
+        trimesh.transform_points(mesh.vertices, normalization_matrix(norm)), norm.apply(mesh.vertices), atol=1e-12
+    )
+
+
+def test_icp_recovers_a_known_small_rigid_motion():
+    fixed = bracket()
+    motion = small_motion()
+    result = icp(moved(fixed, motion), fixed)
+    np.testing.assert_allclose(result.matrix, np.linalg.inv(motion), atol=2e-4)
+    assert result.rms < 1e-4
+
+
+def test_icp_recovers_a_small_scale_error():
+    fixed = bracket()
+    motion = small_motion() @ np.diag([1.04, 1.04, 1.04, 1.0])
+    result = icp(moved(fixed, motion), fixed)
+    np.testing.assert_allclose(result.matrix, np.linalg.inv(motion), atol=2e-4)
+
+
+def test_icp_leaves_an_aligned_pair_alone():
+    fixed = bracket()
+    result = icp(fixed.copy(), fixed)
+    np.testing.assert_allclose(result.matrix, np.eye(4), atol=1e-6)
+
+
+def test_normalization_alone_undoes_units_and_position():
+    reconstruction = bracket()
+    reconstruction.apply_translation([0.01, -0.02, 0.0])  # a reconstruction is only roughly centred
+    ground_truth = bracket()
+    ground_truth.apply_scale(120.0)  # millimetres, somewhere else
+    ground_truth.apply_translation([40.0, 10.0, -7.0])
+    alignment = align_to_reconstruction(ground_truth, reconstruction)
+    assert alignment.icp_rms is None
+    np.testing.assert_allclose(alignment.ground_truth.vertices, normalize_mesh(reconstruction)[0].vertices, atol=1e-9)
+    np.testing.assert_allclose(alignment.gt_in_reconstruction_coordinates().vertices, reconstruction.vertices, atol=1e-9)
+    np.testing.assert_allclose(alignment.ground_truth.extents.max(), 1.0)
+
+
+def test_refinement_removes_a_small_misalignment_that_normalization_leaves():
+    reconstruction = bracket()
+    ground_truth = moved(bracket(), small_motion())
+    ground_truth.apply_scale(50.0)
+    target = normalize_mesh(reconstruction)[0].vertices
+    rough = align_to_reconstruction(ground_truth, reconstruction)
+    refined = align_to_reconstruction(ground_truth, reconstruction, refine=True)
+    rough_error = np.abs(rough.ground_truth.vertices - target).max()
+    refined_error = np.abs(refined.ground_truth.vertices - target).max()
+    assert rough_error > 0.01
+    assert refined_error < 1e-3
+    assert refined.icp_rms is not None and refined.icp_rms < 0.01
+
+
+def test_alignment_rejects_a_degenerate_mesh():
+    point_like = trimesh.Trimesh(vertices=[[1, 1, 1], [1, 1, 1], [1, 1, 1]], faces=[[0, 1, 2]], process=False)
+    with pytest.raises(ValueError, match="degenerate"):
+        align_to_reconstruction(point_like, bracket())
+
+
+def test_distance_to_surface_of_a_box():
+    box = trimesh.creation.box((1.0, 1.0, 1.0))
+    points = np.array([[0.0, 0.0, 0.6], [0.0, 0.0, 0.0], [0.7, 0.7, 0.0], [0.5, 0.2, -0.1]])
+    np.testing.assert_allclose(distance_to_surface(points, box), [0.1, 0.5, np.hypot(0.2, 0.2), 0.0], atol=1e-9)
+
+
+def test_comparison_reports_every_stage_and_matches_compare_meshes():
+    reconstruction = trimesh.creation.box((1.0, 0.8, 0.6))
+    reconstruction.apply_translation([0.02, 0.0, 0.0])
+    ground_truth = trimesh.creation.box((1.0, 0.7, 0.6))
+    ground_truth.apply_scale(10.0)
+    events = []
+    result = run_to_completion(compare_to_ground_truth(reconstruction, ground_truth, settings=QUICK, seed=3), events.append)
+    assert [e.stage for e in events] == [*STAGES, STAGES[-1]]
+    assert all(isinstance(e, Progress) for e in events) and events[-1].done == events[-1].total
+
+    direct = compare_meshes(normalize_mesh(reconstruction)[0], normalize_mesh(ground_truth)[0], 3, QUICK)
+    assert result.metrics.as_dict() == pytest.approx(direct.as_dict(), nan_ok=True)
+    assert result.metrics.iou == pytest.approx(0.7 / 0.8, abs=0.03)
+
+    # Heat map: one distance per reconstruction vertex; the corners stick out by 0.05 (normalized) in y.
+    assert result.vertex_distance.shape == (len(reconstruction.vertices),)
+    np.testing.assert_allclose(result.vertex_distance, 0.05, atol=1e-9)
+    # Overlays are in the reconstruction's own coordinates: on its box, at its edges.
+    for edges in (result.reconstruction_edges, result.gt_edges):
+        assert len(edges) > 0
+    assert np.all(distance_to_surface(result.reconstruction_edges, reconstruction) < 1e-9)
+    assert np.abs(result.gt_edges[:, 1]).max() == pytest.approx(0.35, abs=1e-6)
