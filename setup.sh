@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian machine (run as root, or with sudo):
 #   ./setup.sh run    set everything up, then run the application's main job
+#   ./setup.sh gui    set everything up, then open the desktop application
 #   ./setup.sh test   set everything up, then run the whole test suite
 #   ./setup.sh env    only set everything up
 # Idempotent: Debian packages and the virtual environment are installed only
@@ -55,12 +56,13 @@ ensure_venv
 case "${1:-env}" in
   env) ;;
   run)
-    # Main job until the reconstruction model ships: a CAD part through the
-    # implicit-field core (field -> MISE -> watertight mesh), compared with the original.
+    # The main job on the shipped default model: a product photo in, a
+    # watertight STL out (extra arguments go to `svr-desktop reconstruct`).
     shift
     mkdir -p out
-    "$VENV/bin/svr-desktop" remesh resources/samples/flange.stl --out out/flange_remeshed.stl \
-      --resolution 256 --compare --force "$@" ;;
+    "$VENV/bin/svr-desktop" reconstruct resources/samples/flange_studio.png \
+      --out out/flange_studio.stl --force "$@" ;;
+  gui) shift; with_display "$VENV/bin/svr-desktop" gui "$@" ;;
   test) shift; with_display "$PY" -m pytest "$@" ;;
-  *) echo "usage: ./setup.sh [env|run|test] [args...]" >&2; exit 2 ;;
+  *) echo "usage: ./setup.sh [env|run|gui|test] [args...]" >&2; exit 2 ;;
 esac

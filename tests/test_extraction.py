@@ -10,10 +10,13 @@ extraction, not the resolution limit.
 from __future__ import annotations
 
 import igl
+import mcubes
 import numpy as np
 import pytest
 import trimesh
+from scipy.spatial import cKDTree
 
+from svr_desktop.geometry import extraction
 from svr_desktop.geometry.extraction import (
     ExtractionStats,
     evaluate_grid,
@@ -21,6 +24,7 @@ from svr_desktop.geometry.extraction import (
     extract_mesh,
     grid_points,
     grid_spacing,
+    volume_to_mesh,
 )
 from svr_desktop.geometry.frames import PADDED_HALF
 from svr_desktop.progress import Progress, run_to_completion
@@ -215,6 +219,56 @@ def test_progress_events_cover_every_stage():
         assert [e.done for e in stage_events] == sorted(e.done for e in stage_events)
         assert stage_events[-1].done == level.points_queried
     assert isinstance(stats, ExtractionStats) and len(mesh.faces) == stats.faces
+
+
+def oriented_faces(faces: np.ndarray) -> np.ndarray:
+    """Faces as a sorted array of rows, each rotated to start at its smallest index (orientation kept)."""
+    start = faces.argmin(axis=1)
+    rotated = np.stack([faces[np.arange(len(faces)), (start + i) % 3] for i in range(3)], axis=1)
+    return rotated[np.lexsort(rotated.T[::-1])]
+
+
+def assert_same_mesh(a: trimesh.Trimesh, b: trimesh.Trimesh, atol: float = 1e-12) -> None:
+    """The same vertices (up to ``atol`` and order) joined by the same oriented faces."""
+    assert a.vertices.shape == b.vertices.shape
+    distance, a_index = cKDTree(a.vertices).query(b.vertices)
+    assert distance.max() <= atol
+    assert len(np.unique(a_index)) == len(a_index)  # a one-to-one pairing
+    np.testing.assert_array_equal(oriented_faces(a.faces), oriented_faces(a_index[b.faces]))
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+@pytest.mark.parametrize("slab_planes", [1, 2, 7])
+def test_marching_in_slabs_gives_the_single_call_mesh(name, slab_planes, monkeypatch):
+    volume = run_to_completion(evaluate_grid(occupancy_field(SHAPES[name][0]), 64))[0]
+    monkeypatch.setattr(extraction, "_SLAB_POINTS", 10**9)  # one slab: a single PyMCubes call
+    whole = run_to_completion(volume_to_mesh(volume, 0.5))
+    monkeypatch.setattr(extraction, "_SLAB_POINTS", slab_planes * 67**2)  # 67^2 points per padded plane
+    slabbed = run_to_completion(volume_to_mesh(volume, 0.5))
+    assert_same_mesh(whole, slabbed)
+    assert_closed_outward(slabbed)
+    assert slabbed.area == pytest.approx(whole.area, rel=1e-12)
+    assert slabbed.volume == pytest.approx(whole.volume, rel=1e-12)
+
+
+def test_marching_cubes_reports_progress_slab_by_slab_and_stops_when_closed(monkeypatch):
+    calls = []
+    march = mcubes.marching_cubes
+    monkeypatch.setattr(mcubes, "marching_cubes", lambda *args: calls.append(1) or march(*args))
+    volume = run_to_completion(evaluate_grid(occupancy_field(sphere_sdf), 128))[0]
+    events = list(volume_to_mesh(volume, 0.5))
+    assert {event.stage for event in events} == {"marching cubes"}
+    assert [event.total for event in events] == [130] * len(events)  # cell layers of the padded grid
+    assert [event.done for event in events] == sorted({event.done for event in events})
+    assert events[0].done == 0 and events[-1].done == 130
+    assert len(calls) == len(events) - 1 > 5  # 15 planes per slab at 128
+
+    calls.clear()
+    work = volume_to_mesh(volume, 0.5)
+    for _ in range(3):
+        next(work)
+    work.close()
+    assert len(calls) == 2
 
 
 def test_stopping_the_generator_cancels_the_work():

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import igl
 import numpy as np
 import pytest
 import trimesh
 
 from svr_desktop.geometry.extraction import extract_mesh
 from svr_desktop.inference import postprocess as pp
-from svr_desktop.inference.postprocess import check_solid, component_labels, postprocess
+from svr_desktop.inference.postprocess import (
+    check_solid,
+    component_labels,
+    fan_counts,
+    postprocess,
+)
 from svr_desktop.progress import run_to_completion
 
 
@@ -86,6 +92,49 @@ def test_component_labels_counts_bodies():
     count, labels = component_labels(union(sphere(0.1), sphere(0.1, center=(0.5, 0, 0))).faces)
     assert count == 2
     assert np.bincount(labels).tolist() == [1280, 1280]
+
+
+def bowtie() -> trimesh.Trimesh:
+    """Two closed spheres sharing one vertex (index 0): a non-manifold "bow-tie" vertex."""
+    left = sphere(0.2)
+    right = sphere(0.2, center=2 * left.vertices[0])  # touches left at left's vertex 0
+    touching = int(np.argmin(np.linalg.norm(right.vertices - left.vertices[0], axis=1)))
+    faces = np.where(right.faces == touching, -len(left.vertices), right.faces) + len(left.vertices)
+    out = trimesh.Trimesh(np.vstack([left.vertices, right.vertices]), np.vstack([left.faces, faces]), process=False)
+    out.remove_unreferenced_vertices()
+    return out
+
+
+def test_bowtie_vertex_makes_a_watertight_mesh_not_solid():
+    mesh = bowtie()
+    counts = fan_counts(mesh.faces)
+    assert counts[0] == 2 and np.all(np.delete(counts, 0) <= 1)
+    check = check_solid(mesh)
+    assert check.watertight and check.winding_consistent and check.volume > 0
+    assert not check.vertex_manifold and check.problems() == "non-manifold vertices"
+    assert check_solid(sphere(0.2)).is_solid
+
+
+def test_fan_counts_agree_with_libigl_vertex_manifold():
+    rng = np.random.default_rng(0)
+    closed = sphere(0.3, subdivisions=2)
+    meshes = [closed.faces, bowtie().faces]
+    # Random patches of a sphere: boundary fans, bow-ties where two patches touch at a vertex.
+    meshes += [closed.faces[rng.random(len(closed.faces)) < keep] for keep in (0.3, 0.5, 0.7, 0.9)]
+    # An edge shared by three faces, and faces repeated in either orientation.
+    meshes.append(np.vstack([closed.faces, [[closed.faces[0, 0], closed.faces[0, 1], 5]]]))
+    meshes.append(np.vstack([closed.faces, closed.faces[:7, ::-1], closed.faces[7:9]]))
+    non_manifold = 0
+    for faces in meshes:
+        expected = igl.is_vertex_manifold(faces)
+        np.testing.assert_array_equal(fan_counts(faces) == 1, expected)
+        non_manifold += int(np.count_nonzero(~expected[np.unique(faces)]))
+    assert non_manifold > 20  # the cases do exercise non-manifold vertices
+
+
+def test_faces_repeated_in_any_orientation_and_degenerate_faces_are_dropped_by_repair_mask():
+    faces = np.array([[0, 1, 2], [2, 1, 0], [0, 1, 3], [0, 0, 1], [1, 3, 2], [3, 2, 1], [3, 2, 1], [4, 5, 6]])
+    assert pp._single_nondegenerate_faces(faces).tolist() == [False, False, True, False, False, False, False, True]
 
 
 def test_decimation_reaches_budget_and_stays_solid(marching_cubes_part):

@@ -22,18 +22,21 @@ Two ways to fill the grid:
   The number of queries grows with the surface area instead of the volume.
 
 Either way the grid is turned into a closed, outward-oriented triangle mesh by
-:func:`volume_to_mesh` (PyMCubes marching cubes on a padded volume).
+:func:`volume_to_mesh` (PyMCubes marching cubes on a padded volume, slab by
+slab).
 
 All long work is a generator that yields :class:`~svr_desktop.progress.Progress`
-after every chunk of queries and returns its result, so callers show progress
-and cancel between chunks (DESIGN.md section 4).
+after every chunk of queries or slab of marching cubes and returns its
+result, so callers show progress and cancel between chunks (DESIGN.md
+section 4).  No step holds Python's GIL for long, so a GUI thread running
+beside the work stays responsive.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, Literal
+from typing import Callable, Literal, TypeVar
 
 import mcubes
 import numpy as np
@@ -45,6 +48,7 @@ from svr_desktop.progress import Progress, ProgressGenerator
 
 #: A batched implicit field: ``(N, 3)`` float32 points -> ``N`` values.
 Field = Callable[[np.ndarray], np.ndarray]
+T = TypeVar("T")
 
 #: Padding cells close the surface at ``1 / (1 + _CAP_RATIO)`` of a cell
 #: outside the grid border (see :func:`volume_to_mesh`).
@@ -53,6 +57,10 @@ _CAP_RATIO = 99.0
 #: largest ``|value - threshold|`` are pushed out to that distance before
 #: marching cubes (see :func:`volume_to_mesh`).
 _SNAP_FRACTION = 1e-4
+#: Grid points per marching-cubes slab (see :func:`_march_slabs`): PyMCubes
+#: holds the GIL for a call, and 2^18 points (3 planes of a 258^2 grid) take
+#: at most about 10 ms of CPU on one core (docs/benchmarks.md).
+_SLAB_POINTS = 1 << 18
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,7 +209,7 @@ def evaluate_mise(
     return values, stats
 
 
-def volume_to_mesh(volume: np.ndarray, threshold: float) -> trimesh.Trimesh:
+def volume_to_mesh(volume: np.ndarray, threshold: float) -> ProgressGenerator[trimesh.Trimesh]:
     """Closed, outward-oriented mesh of ``{volume > threshold}`` by marching cubes.
 
     ``volume`` is a value grid of shape ``(n + 1,) * 3`` over the padded cube;
@@ -222,18 +230,54 @@ def volume_to_mesh(volume: np.ndarray, threshold: float) -> trimesh.Trimesh:
       moves vertices by about 1e-4 of a cell.
 
     PyMCubes shares one vertex per crossed grid edge and orients faces
-    outwards for ``inside = value > threshold``.  An empty set (no value
-    above the threshold) gives an empty mesh.
+    outwards for ``inside = value > threshold``.  It holds Python's GIL for
+    the whole call (about 1 s on a 258^3 volume), which would freeze a GUI
+    thread running beside it, so the volume is marched in slabs of planes
+    along x (:func:`_march_slabs`), yielding ``Progress("marching cubes",
+    planes done, planes)`` after each.  An empty set (no value above the
+    threshold) gives an empty mesh.
     """
     resolution = volume.shape[0] - 1
-    shifted = np.asarray(volume, dtype=np.float32) - np.float32(threshold)
-    inside = shifted > 0
-    if not inside.any():
+    yield Progress("marching cubes", 0, resolution + 2)
+    padded = _padded_for_marching(volume, threshold)
+    if padded is None:
         return trimesh.Trimesh(vertices=np.zeros((0, 3)), faces=np.zeros((0, 3), dtype=np.int64))
-    snap = np.float32(_SNAP_FRACTION * float(np.abs(shifted).max()))
-    shifted = np.where(inside, np.maximum(shifted, snap), np.minimum(shifted, -snap))
+    vertices, faces = yield from _march_slabs(padded)
+    return trimesh.Trimesh(
+        vertices=index_to_world(vertices - 1.0, resolution),
+        faces=faces,
+        process=False,
+    )
 
-    padded = np.pad(shifted, 1, mode="edge")
+
+def _padded_for_marching(volume: np.ndarray, threshold: float) -> np.ndarray | None:
+    """``volume - threshold`` snapped away from 0 and padded with a capping layer
+    (see :func:`volume_to_mesh`); ``None`` when no value is above the threshold.
+
+    Works in place on one preallocated array: at 257^3 the straightforward
+    ``np.where`` / ``np.pad`` version spent ~0.6 s in temporaries.
+    """
+    n = volume.shape[0]
+    padded = np.empty((n + 2,) * 3, dtype=np.float32)
+    shifted = padded[1:-1, 1:-1, 1:-1]
+    shifted[...] = volume
+    shifted -= np.float32(threshold)
+    top = float(shifted.max())
+    if not top > 0:
+        return None
+    snap = np.float32(_SNAP_FRACTION * max(top, -float(shifted.min())))
+    near = np.flatnonzero((np.abs(shifted) < snap).reshape(-1))
+    if len(near):
+        # ``shifted`` is a strided view: go through unravelled indices.
+        index = np.unravel_index(near, shifted.shape)
+        values = shifted[index]
+        shifted[index] = np.where(values > 0, snap, -snap)
+
+    for axis in range(3):  # edge padding, one axis after the other (as np.pad)
+        for end, inner in ((0, 1), (-1, -2)):
+            target, source = [slice(None)] * 3, [slice(None)] * 3
+            target[axis], source[axis] = end, inner
+            padded[tuple(target)] = padded[tuple(source)]
     for axis in range(3):
         for end in (0, -1):
             face = [slice(None)] * 3
@@ -241,13 +285,71 @@ def volume_to_mesh(volume: np.ndarray, threshold: float) -> trimesh.Trimesh:
             border = padded[tuple(face)]
             # Crossing at v / (v - pad) = 1 / (1 + _CAP_RATIO + snap / v) of a cell.
             border[...] = -snap - _CAP_RATIO * np.maximum(border, 0)
+    return padded
 
-    vertices, faces = mcubes.marching_cubes(padded, 0.0)
-    return trimesh.Trimesh(
-        vertices=index_to_world(vertices - 1.0, resolution),
-        faces=faces.astype(np.int64),
-        process=False,
-    )
+
+def _march_slabs(padded: np.ndarray) -> ProgressGenerator[tuple[np.ndarray, np.ndarray]]:
+    """Marching cubes of ``{padded > 0}`` slab by slab along the first axis, stitched into one mesh.
+
+    Each slab of about ``_SLAB_POINTS`` grid points shares its last plane
+    with the next slab's first, so every cell is marched exactly once and
+    the faces are those of one call on the whole volume.  A vertex on a
+    shared plane (a crossing of an edge lying in the plane) is computed by
+    both slabs; the second copy is dropped and the faces using it are
+    pointed at the first (:func:`_seam_indices`), which is computed as the
+    single call computes it.  Other vertices' x coordinates can differ from
+    the single call's in the last bit (interpolated in slab coordinates,
+    then offset), nothing more.  Yields after each slab; returns vertices
+    in (padded) grid-index coordinates and int64 faces.
+    """
+    planes = padded.shape[0]
+    step = max(1, _SLAB_POINTS // (padded.shape[1] * padded.shape[2]))
+    vertices, faces, count = [], [], 0
+    seam_ids, seam_yz = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+    for first in range(0, planes - 1, step):
+        last = min(first + step, planes - 1)
+        slab_vertices, slab_faces = mcubes.marching_cubes(padded[first : last + 1], 0.0)
+        slab_vertices[:, 0] += first
+        on_seam = slab_vertices[:, 0] == first
+        ids = np.empty(len(slab_vertices), dtype=np.int64)
+        ids[on_seam] = _seam_indices(seam_ids, seam_yz, slab_vertices[on_seam, 1:])
+        ids[~on_seam] = np.arange(count, count + np.count_nonzero(~on_seam))
+        on_last = slab_vertices[:, 0] == last
+        seam_ids, seam_yz = ids[on_last], slab_vertices[on_last, 1:]
+        vertices.append(slab_vertices[~on_seam])
+        faces.append(ids[slab_faces])
+        count += len(vertices[-1])
+        yield Progress("marching cubes", last, planes - 1)
+    return np.concatenate(vertices), np.concatenate(faces)
+
+
+def _seam_indices(previous_ids: np.ndarray, previous_yz: np.ndarray, yz: np.ndarray) -> np.ndarray:
+    """Indices of the previous slab's vertices on the same plane edges as this slab's seam vertices.
+
+    Both slabs cross the same edges of the shared plane, but interpolate
+    along an edge in opposite directions, so the two copies of a vertex can
+    differ in the last bit: they are paired by the edge they lie on
+    (:func:`_plane_edges`), not by position.
+    """
+    mine, theirs = _plane_edges(yz), _plane_edges(previous_yz)
+    mine_order, theirs_order = np.lexsort(mine.T), np.lexsort(theirs.T)
+    if not np.array_equal(mine[mine_order], theirs[theirs_order]):
+        raise RuntimeError("marching-cubes slabs disagree on their shared plane")
+    ids = np.empty(len(yz), dtype=np.int64)
+    ids[mine_order] = previous_ids[theirs_order]
+    return ids
+
+
+def _plane_edges(yz: np.ndarray) -> np.ndarray:
+    """The grid edge within a plane that each vertex lies on: ``(j, k, along z)`` of its lower end.
+
+    A vertex on a y edge has a fractional y and an integer z, one on a z
+    edge the reverse; :func:`_padded_for_marching` keeps every crossing at
+    least about 1e-4 of a cell away from the grid points, so ``floor`` is exact.
+    """
+    lower = np.floor(yz).astype(np.int64)
+    along_z = yz[:, 0] == lower[:, 0]
+    return np.column_stack([lower, along_z])
 
 
 def extract_mesh(
@@ -264,9 +366,9 @@ def extract_mesh(
 
     Fills a ``resolution``-cell grid over the padded cube with
     :func:`evaluate_mise` (default) or :func:`evaluate_grid`, then runs
-    :func:`volume_to_mesh`.  Yields the grid stages' progress and a
-    ``Progress("marching cubes", 0, 1)`` before marching cubes; returns the
-    mesh and an :class:`ExtractionStats`.
+    :func:`volume_to_mesh`.  Yields the grid stages' progress, then
+    ``Progress("marching cubes", planes done, planes)`` before and after each
+    slab of marching cubes; returns the mesh and an :class:`ExtractionStats`.
     """
     stats = ExtractionStats(method=method, resolution=resolution)
     if method == "mise":
@@ -284,12 +386,25 @@ def extract_mesh(
     else:
         raise ValueError(f"unknown extraction method {method!r} (use 'mise' or 'dense')")
 
-    yield Progress("marching cubes", 0, 1)
-    start = time.perf_counter()
-    mesh = volume_to_mesh(volume, threshold)
-    stats.marching_cubes_seconds = time.perf_counter() - start
+    mesh, stats.marching_cubes_seconds = yield from _timed(volume_to_mesh(volume, threshold))
     stats.faces = len(mesh.faces)
     return mesh, stats
+
+
+def _timed(work: ProgressGenerator[T]) -> ProgressGenerator[tuple[T, float]]:
+    """Drive ``work``, passing its events on; returns its result and the seconds spent in it.
+
+    Time suspended at a yield (in the caller's hands) is not counted, as in :func:`_query`.
+    """
+    seconds = 0.0
+    while True:
+        start = time.perf_counter()
+        try:
+            event = next(work)
+        except StopIteration as stop:
+            return stop.value, seconds + time.perf_counter() - start
+        seconds += time.perf_counter() - start
+        yield event
 
 
 def _query(
@@ -368,8 +483,13 @@ def _straddling_cells(values: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _split_cells(cells: np.ndarray) -> np.ndarray:
-    """Cell mask at twice the resolution: each cell becomes its eight children."""
-    return cells.repeat(2, axis=0).repeat(2, axis=1).repeat(2, axis=2)
+    """Cell mask at twice the resolution: each cell becomes its eight children.
+
+    A copy of a broadcast view, not ``repeat``: numpy's ``repeat`` holds the
+    GIL throughout (about 0.3 s from 256^3 to 512^3 cells), a copy does not.
+    """
+    n = cells.shape[0]
+    return np.broadcast_to(cells[:, None, :, None, :, None], (n, 2, n, 2, n, 2)).reshape((2 * n,) * 3)
 
 
 def _cell_corners(cells: np.ndarray) -> np.ndarray:

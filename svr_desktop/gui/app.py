@@ -7,6 +7,7 @@ an embedding program) it is reused as it is.
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from pathlib import Path
@@ -16,6 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from ..devices import leave_a_core_for_the_interface
 from ..paths import resources_dir
 
 ORGANIZATION = "SVR Desktop"
@@ -62,6 +64,17 @@ def report_unexpected_errors(window) -> Callable:
     return previous
 
 
+def freeze_startup_objects() -> None:
+    """Exclude everything built so far (modules, torch, VTK, the window) from garbage collection.
+
+    A full collection over the ~400k objects of a started application holds
+    the GIL for ~170 ms and would freeze the window at a random moment; the
+    start-up objects live as long as the process anyway.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def run_app(
     image: Path | None = None,
     checkpoint: Path | None = None,
@@ -75,12 +88,14 @@ def run_app(
     from .script import ScriptRunner
 
     app = application()
+    leave_a_core_for_the_interface()
     window = MainWindow(checkpoint=checkpoint)
     window.persist_settings = not quit_when_done
     if resolution is not None:
         window.parameters.set_resolution(resolution)
     previous_hook = report_unexpected_errors(window)
     window.show()
+    freeze_startup_objects()
     runner = ScriptRunner(window, image, reconstruct, screenshot, quit_when_done)
     QTimer.singleShot(0, runner.start)
     try:

@@ -8,6 +8,11 @@ view presets, resets the camera and saves a screenshot.  Other panels add a
 per-vertex heat map (:meth:`MeshViewer.set_mesh_scalars`) and named point
 overlays (:meth:`MeshViewer.set_points`).  Everything here runs in the GUI
 thread; callers hand in trimesh / numpy data.
+
+A large mesh takes a software-OpenGL render hundreds of milliseconds, during
+which the window does not react, so every change here renders the scene
+once: pyvista calls are made with ``render=False`` and the view is repainted
+through Qt (:meth:`MeshViewer._repaint`).
 """
 
 from __future__ import annotations
@@ -107,7 +112,7 @@ class MeshViewer(QWidget):
         self._mesh = mesh
         self._mm_per_unit = mm_per_unit
         self._scalars = None
-        self._redraw(render=False)
+        self._redraw()
         self.set_view("iso")
 
     def set_mm_per_unit(self, mm_per_unit: float | None) -> None:
@@ -123,7 +128,7 @@ class MeshViewer(QWidget):
         self.plotter.clear_actors()
         self._remove_scalar_bars()
         self._update_actions()
-        self.plotter.render()
+        self._repaint()
 
     def set_mesh_scalars(self, scalars: np.ndarray | None, title: str = "") -> None:
         """Colour the shown mesh by one value per vertex (a heat map with a colour bar
@@ -149,29 +154,30 @@ class MeshViewer(QWidget):
             raise ValueError(f"expected (N, 3) points, got {points.shape}")
         self._points[name] = (points, color)
         self._draw_points(name)
-        self.plotter.render()
+        self._repaint()
 
     def clear_points(self, name: str) -> None:
         """Remove the point overlay ``name`` (nothing happens if there is none)."""
         if self._points.pop(name, None) is not None:
-            self.plotter.remove_actor(_POINTS + name)
-            self.plotter.render()
+            self.plotter.remove_actor(_POINTS + name, render=False)
+            self._repaint()
 
     def _draw_points(self, name: str) -> None:
         points, color = self._points[name]
         if len(points) == 0:
-            self.plotter.remove_actor(_POINTS + name)
+            self.plotter.remove_actor(_POINTS + name, render=False)
             return
         self.plotter.add_points(
-            points, color=color, point_size=6, render_points_as_spheres=True, name=_POINTS + name, reset_camera=False
+            points, color=color, point_size=6, render_points_as_spheres=True, name=_POINTS + name,
+            reset_camera=False, render=False,
         )
 
     # --- drawing -------------------------------------------------------------
 
-    def _redraw(self, render: bool = True) -> None:
+    def _redraw(self) -> None:
         """Rebuild every actor of the mesh from the current mesh, scalars and toggles."""
         for name in (_MESH, _NORMALS, _BOX, _BOX_LABELS):
-            self.plotter.remove_actor(name)
+            self.plotter.remove_actor(name, render=False)
         self._remove_scalar_bars()
         if self._mesh is not None:
             self._draw_mesh()
@@ -180,8 +186,17 @@ class MeshViewer(QWidget):
             if self.box_action.isChecked():
                 self._draw_box()
         self._update_actions()
-        if render:
-            self.plotter.render()
+        self._repaint()
+
+    def _repaint(self) -> None:
+        """Have the view painted with the current scene when the event loop next runs.
+
+        The widget's paint always renders the scene (pyvistaqt), so a
+        synchronous ``plotter.render()`` would render it twice: once into
+        VTK's framebuffer and again for the repaint that render schedules.
+        Qt merges repaints asked for before the next paint into one.
+        """
+        self.plotter.update()
 
     def _remove_scalar_bars(self) -> None:
         for title in list(self.plotter.scalar_bars.keys()):
@@ -203,6 +218,7 @@ class MeshViewer(QWidget):
             specular_power=20.0,
             name=_MESH,
             reset_camera=False,
+            render=False,
         )
         if self._scalars is None:
             self.plotter.add_mesh(surface, color=MESH_COLOUR, **style)
@@ -223,17 +239,18 @@ class MeshViewer(QWidget):
         cloud.point_data["normals"] = np.asarray(self._mesh.face_normals[chosen])
         length = 0.04 * float(np.linalg.norm(self._mesh.extents))
         arrows = cloud.glyph(orient="normals", scale=False, factor=length, geom=pv.Arrow())
-        self.plotter.add_mesh(arrows, color="#d9534f", name=_NORMALS, reset_camera=False)
+        self.plotter.add_mesh(arrows, color="#d9534f", name=_NORMALS, reset_camera=False, render=False)
 
     def _draw_box(self) -> None:
         (x0, y0, z0), (x1, y1, z1) = self._mesh.bounds
         self.plotter.add_mesh(
-            pv.Box((x0, x1, y0, y1, z0, z1)).outline(), color="#333333", line_width=2, name=_BOX, reset_camera=False
+            pv.Box((x0, x1, y0, y1, z0, z1)).outline(), color="#333333", line_width=2, name=_BOX,
+            reset_camera=False, render=False,
         )
         anchors = np.array([[(x0 + x1) / 2, y0, z1], [x0, (y0 + y1) / 2, z1], [x0, y0, (z0 + z1) / 2]])
         self.plotter.add_point_labels(
             anchors, self.dimension_labels(), font_size=14, point_size=1, shape_opacity=0.6,
-            name=_BOX_LABELS, reset_camera=False,
+            name=_BOX_LABELS, reset_camera=False, render=False,
         )
 
     def dimension_labels(self) -> list[str]:
@@ -262,8 +279,8 @@ class MeshViewer(QWidget):
 
     def reset_camera(self) -> None:
         """Fit everything shown into the view, keeping the direction."""
-        self.plotter.reset_camera()
-        self.plotter.render()
+        self.plotter.renderer.reset_camera(render=False)  # the plotter's own always renders
+        self._repaint()
 
     def render_image(self) -> np.ndarray:
         """The 3D view as an (H, W, 3) uint8 array."""

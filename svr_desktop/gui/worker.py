@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from typing import Callable
 
@@ -20,6 +21,11 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from svr_desktop.progress import Progress, ProgressGenerator
 
 log = logging.getLogger(__name__)
+
+#: At most this many progress events per second reach the GUI thread (the
+#: first and last event of every stage always do): each one costs the GUI
+#: thread a repaint, and it competes for the GIL with the worker.
+PROGRESS_EVENTS_PER_SECOND = 10
 
 #: Exceptions whose message is written for users (bad input, I/O problems);
 #: anything else is a bug and is reported with its type.
@@ -72,17 +78,36 @@ class GeneratorWorker(QObject):
 
     def _drive(self):
         work = self._make_work()
+        throttle = ProgressThrottle(PROGRESS_EVENTS_PER_SECOND)
         try:
             while not self._cancel.is_set():
                 try:
                     event = next(work)
                 except StopIteration as stop:
                     return stop.value
-                if isinstance(event, Progress):
+                if isinstance(event, Progress) and throttle.passes(event):
                     self.progress.emit(event)
             return None
         finally:
             work.close()
+
+
+class ProgressThrottle:
+    """Lets through a stage's first and last event and otherwise at most ``rate`` per second."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic):
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._stage: str | None = None
+        self._last = -float("inf")
+
+    def passes(self, event: Progress) -> bool:
+        now = self._clock()
+        boundary = event.stage != self._stage or event.done >= event.total
+        if boundary or now - self._last >= self._interval:
+            self._stage, self._last = event.stage, now
+            return True
+        return False
 
 
 class WorkerThread:

@@ -88,7 +88,7 @@ class FoldedDecoder:
         """Outputs (N,) from each point's column term (N, H1) and the points (N, 3)."""
         x = torch.addmm(column_term, self.point_encoding(points), self.point_weight.T)
         for weight, bias in self.hidden:
-            x = torch.addmm(bias, nn.functional.leaky_relu(x, self.leaky_slope), weight.T)
+            x = torch.addmm(bias, nn.functional.leaky_relu(x, self.leaky_slope, inplace=True), weight.T)
         return x[:, 0]
 
 
