@@ -20,6 +20,8 @@ exact silhouette and background pixels are exactly the background.
 from __future__ import annotations
 
 import colorsys
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,6 +275,17 @@ def make_background(spec: dict[str, Any], size: int) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+def _prefer_egl_without_display() -> None:
+    """On Linux without an X display, ask VTK for its EGL window straight away.
+
+    VTK otherwise tries X first, prints "bad X server connection" on every
+    renderer it creates, and only then falls back to EGL. With a display
+    (the GUI, Xvfb) nothing changes; an explicit choice by the user wins.
+    """
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+
 class Renderer:
     """Renders view-frame meshes as product photos with one reused off-screen plotter.
 
@@ -293,6 +306,7 @@ class Renderer:
         self.scale_jitter = float(scale_jitter)
         self.supersample = int(supersample)
         side = self.image_size * self.supersample
+        _prefer_egl_without_display()
         self._plotter = pv.Plotter(off_screen=True, window_size=(side, side), lighting="none")
         window = self._plotter.render_window
         window.SetMultiSamples(0)  # coverage comes from supersampling only
