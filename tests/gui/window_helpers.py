@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -20,12 +20,12 @@ def drop_files(target: QWidget, paths: list[Path]) -> QDropEvent:
     """Drag ``paths`` over ``target`` and drop them, as a file manager would."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
-    centre = QPointF(target.width() / 2, target.height() / 2)
+    centre = QPoint(target.width() // 2, target.height() // 2)
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, buttons, modifiers)  # QPoint in Qt 6
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted(), "the window refused the drag"
-    drop = QDropEvent(centre, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    drop = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, buttons, modifiers)
     QApplication.sendEvent(target, drop)
     return drop
 
