@@ -42,12 +42,12 @@ from ..data.dataset_views import DatasetContents, dataset_contents, load_dataset
 from ..geometry.alignment import STAGES, GroundTruthComparison, compare_to_ground_truth
 from ..geometry.mesh_io import MESH_EXTENSIONS, MeshLoadError, load_mesh
 from ..geometry.metrics import MetricSettings
+from .status_label import StatusLabel
 from .worker import WorkerThread, start_work
 
 GT_EDGES, RECONSTRUCTION_EDGES = "ground-truth edges", "reconstruction edges"
 GT_COLOUR, RECONSTRUCTION_COLOUR = "#1a9850", "#d73027"  # green, red
 HEAT_MAP_TITLE = "distance to ground truth (normalized units)"
-ERROR_STYLE = "color: #b00020;"
 
 #: Table rows: metric key (as in MeshComparison.as_dict), label, units.
 METRIC_ROWS = (
@@ -160,8 +160,7 @@ class ComparePanel(QDockWidget):
         compare_layout.addWidget(self.metrics_table)
         layout.addWidget(compare_box, stretch=1)
 
-        self.status_label = QLabel("Load a ground truth; metrics appear once a reconstruction is there too.")
-        self.status_label.setWordWrap(True)
+        self.status_label = StatusLabel("Load a ground truth; metrics appear once a reconstruction is there too.")
         layout.addWidget(self.status_label)
         self.setWidget(body)
         self._update_dataset_controls()
@@ -190,7 +189,7 @@ class ComparePanel(QDockWidget):
         try:
             mesh = load_mesh(path)
         except MeshLoadError as exc:
-            self._show_error(f"Ground truth not changed: {exc}")
+            self.status_label.show_error(f"Ground truth not changed: {exc}")
             return
         QSettings().setValue("compare/mesh_dir", str(Path(path).parent))
         self._set_ground_truth(mesh, Path(path).name)
@@ -200,7 +199,7 @@ class ComparePanel(QDockWidget):
         try:
             contents = dataset_contents(folder)
         except ValueError as exc:
-            self._show_error(str(exc))
+            self.status_label.show_error(str(exc))
             return
         self._contents = contents
         self.dataset_edit.setText(str(folder))
@@ -216,12 +215,12 @@ class ComparePanel(QDockWidget):
     def use_dataset_view(self) -> None:
         """Take the chosen view's ground truth and offer its image, a and b to the main window."""
         if self._contents is None or not self.shape_combo.currentText():
-            self._show_error("Open a data set and pick a shape first.")
+            self.status_label.show_error("Open a data set and pick a shape first.")
             return
         try:
             view = load_dataset_view(self.dataset_edit.text(), self.shape_combo.currentText(), self.view_spin.value())
         except ValueError as exc:
-            self._show_error(f"Ground truth not changed: {exc}")
+            self.status_label.show_error(f"Ground truth not changed: {exc}")
             return
         self._set_ground_truth(view.mesh, view.name)
         self.sample_chosen.emit(view.image, view.a, view.b, view.name)
@@ -233,7 +232,7 @@ class ComparePanel(QDockWidget):
         self.gt_label.setText(f"Ground truth: {name} ({len(mesh.faces):,} triangles)")
         self._clear_result()
         if self._reconstruction is None:
-            self._show_status("Ground truth loaded; metrics appear once there is a reconstruction.")
+            self.status_label.show_status("Ground truth loaded; metrics appear once there is a reconstruction.")
         else:
             self._compare()
 
@@ -251,7 +250,7 @@ class ComparePanel(QDockWidget):
         self._clear_result()
         self.progress.setValue(0)
         self.progress.setVisible(True)
-        self._show_status("Comparing…")
+        self.status_label.show_status("Comparing…")
         self._works.append(
             start_work(
                 lambda: compare_to_ground_truth(reconstruction, ground_truth, refine, settings),
@@ -269,7 +268,7 @@ class ComparePanel(QDockWidget):
     def _on_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.progress.setVisible(False)
-            self._show_error(f"Comparison failed: {message}")
+            self.status_label.show_error(f"Comparison failed: {message}")
 
     def _on_compared(self, generation: int, result: GroundTruthComparison) -> None:
         if generation != self._generation:
@@ -287,7 +286,7 @@ class ComparePanel(QDockWidget):
             status += f" ICP residual (RMS): {result.alignment.icp_rms:.4f}."
         if not result.metrics.edge_chamfer_defined:
             status += f" ECD undefined: edge points on reconstruction {result.metrics.pred_edge_points}, ground truth {result.metrics.gt_edge_points}."
-        self._show_status(status)
+        self.status_label.show_status(status)
         self._show_overlays()
 
     def _show_overlays(self) -> None:
@@ -306,7 +305,7 @@ class ComparePanel(QDockWidget):
         shown = self._viewer.mesh
         if self.heat_map_check.isChecked():
             if shown is None or len(shown.vertices) != len(result.vertex_distance):
-                self._show_error("The heat map needs the compared reconstruction in the viewer.")
+                self.status_label.show_error("The heat map needs the compared reconstruction in the viewer.")
                 return
             self._viewer.set_mesh_scalars(result.vertex_distance, HEAT_MAP_TITLE)
             self._heat_map_shown = True
@@ -364,10 +363,3 @@ class ComparePanel(QDockWidget):
         if folder and (Path(folder) / "manifest.json").exists():
             self.open_dataset(folder)
 
-    def _show_status(self, text: str) -> None:
-        self.status_label.setStyleSheet("")
-        self.status_label.setText(text)
-
-    def _show_error(self, text: str) -> None:
-        self.status_label.setStyleSheet(ERROR_STYLE)
-        self.status_label.setText(text)

@@ -43,13 +43,13 @@ from ..training.trainer import BEST, LAST
 from .live_plots import LivePlots
 from .process_runner import CommandEnd, CommandRunner
 from .run_history import RunHistory
+from .status_label import StatusLabel
 
 #: How often the metrics file is read while a run goes on.
 POLL_MS = 500
 #: Lines kept in the log view.
 LOG_LINES = 2000
 
-ERROR_STYLE = "color: #b00020;"
 
 
 class TrainingPanel(QDockWidget):
@@ -133,8 +133,7 @@ class TrainingPanel(QDockWidget):
         run_form.addRow(self.eta_label)
         layout.addWidget(run_box)
 
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
+        self.status_label = StatusLabel("")
         layout.addWidget(self.status_label)
         self.plots = LivePlots()
         layout.addWidget(self.plots, stretch=2)
@@ -203,7 +202,7 @@ class TrainingPanel(QDockWidget):
             return
         folder = self.data_dir_edit.text().strip()
         if not folder:
-            self._show_error("Choose a folder for the new data set first.")
+            self.status_label.show_error("Choose a folder for the new data set first.")
             return
         self.build_progress.setRange(0, self.build_shapes.value())
         self.build_progress.setValue(0)
@@ -225,7 +224,7 @@ class TrainingPanel(QDockWidget):
         """Ask the running command to stop; training writes a checkpoint first."""
         if self.is_running():
             self._runner.stop()
-            self._show_status("Stopping… (training finishes its step and writes a checkpoint)")
+            self.status_label.show_status("Stopping… (training finishes its step and writes a checkpoint)")
             self.stop_button.setEnabled(False)
 
     def _start(self, resume: bool) -> None:
@@ -234,7 +233,7 @@ class TrainingPanel(QDockWidget):
         try:
             arguments, config, steps_per_epoch = self._training_request(resume)
         except ValueError as exc:
-            self._show_error(str(exc))
+            self.status_label.show_error(str(exc))
             return
         run_dir = Path(self.run_dir_edit.text().strip())
         self._history = RunHistory(steps_per_epoch, config.optim.epochs)
@@ -281,7 +280,7 @@ class TrainingPanel(QDockWidget):
     def _launch(self, job: str, arguments: list[str], status: str) -> None:
         self._job = job
         self.log.appendPlainText("$ svr-desktop " + shlex.join(arguments))
-        self._show_status(status)
+        self.status_label.show_status(status)
         self._runner.start(arguments)
         self._update_buttons()
 
@@ -290,7 +289,7 @@ class TrainingPanel(QDockWidget):
         if best.exists():
             self.checkpoint_chosen.emit(str(best))
         else:
-            self._show_error(f"{best}: no best checkpoint yet (it is written after the first epoch)")
+            self.status_label.show_error(f"{best}: no best checkpoint yet (it is written after the first epoch)")
 
     # ------------------------------------------------------------ process events
 
@@ -312,11 +311,11 @@ class TrainingPanel(QDockWidget):
             self._read_metrics()
         what = "Training" if job == "train" else "Data-set build"
         if end.error is not None:
-            self._show_error(f"{what} failed: {end.error}")
+            self.status_label.show_error(f"{what} failed: {end.error}")
         elif end.stop_requested:
-            self._show_status(f"{what} stopped." + (" Resume continues it." if job == "train" else " Build again to resume it."))
+            self.status_label.show_status(f"{what} stopped." + (" Resume continues it." if job == "train" else " Build again to resume it."))
         else:
-            self._show_status(f"{what} finished.")
+            self.status_label.show_status(f"{what} finished.")
         self._update_buttons()
 
     def _read_metrics(self) -> None:
@@ -335,7 +334,7 @@ class TrainingPanel(QDockWidget):
     def _refuse_while_running(self) -> bool:
         """One command at a time: say so instead of starting a second one."""
         if self.is_running():
-            self._show_error("A command is still running; stop it first.")
+            self.status_label.show_error("A command is still running; stop it first.")
         return self.is_running()
 
     def _update_buttons(self) -> None:
@@ -347,13 +346,6 @@ class TrainingPanel(QDockWidget):
         self.stop_button.setEnabled(running)
         self.load_best_button.setEnabled(not running and has_best)
 
-    def _show_status(self, text: str) -> None:
-        self.status_label.setStyleSheet("")
-        self.status_label.setText(text)
-
-    def _show_error(self, text: str) -> None:
-        self.status_label.setStyleSheet(ERROR_STYLE)
-        self.status_label.setText(text)
 
     def _choose_data_dir(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Data-set folder", self.data_dir_edit.text())
