@@ -38,6 +38,17 @@ def test_inside_survives_a_small_hole(sphere):
     np.testing.assert_array_equal(MeshQuery(holed).inside(points), [True, True, False, False])
 
 
+def test_fast_inside_matches_the_exact_winding_number():
+    from svr_desktop.data.parts import generate_part
+
+    part = normalize_mesh(generate_part("pipe_tee", np.random.default_rng(3)).mesh)[0]
+    points = np.random.default_rng(0).uniform(-PADDED_HALF, PADDED_HALF, (20_000, 3))
+    query = MeshQuery(part)
+    exact, fast = query.inside(points), query.inside_fast(points)
+    assert exact.sum() > 500  # the test means something: many points inside
+    assert np.count_nonzero(exact != fast) <= 2  # only right at the surface, if anywhere
+
+
 def test_surface_samples_lie_on_the_surface_with_outward_normals(sphere):
     points, normals = sample_surface(sphere, 2000, np.random.default_rng(1))
     np.testing.assert_allclose(np.linalg.norm(points, axis=1), 0.4, atol=2e-3)

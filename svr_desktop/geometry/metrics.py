@@ -86,10 +86,10 @@ def _generator(rng: np.random.Generator | int) -> np.random.Generator:
 
 
 def occupancy(mesh: trimesh.Trimesh, points: np.ndarray) -> np.ndarray:
-    """Inside flag of each point (generalized winding number; an empty mesh encloses nothing)."""
+    """Inside flag of each point (fast generalized winding number; an empty mesh encloses nothing)."""
     if is_empty(mesh):
         return np.zeros(len(points), dtype=bool)
-    return MeshQuery(mesh).inside(points)
+    return MeshQuery(mesh).inside_fast(points)
 
 
 def iou_of_occupancy(pred_inside: np.ndarray, gt_inside: np.ndarray) -> float:
@@ -310,7 +310,7 @@ class MetricSettings:
         )
         return {
             "iou": f"volumetric IoU, unitless [0, 1]; {self.iou_points:,} uniform points in "
-            f"[-{PADDED_HALF}, {PADDED_HALF}]^3, inside by generalized winding number",
+            f"[-{PADDED_HALF}, {PADDED_HALF}]^3, inside by generalized winding number (libigl's fast approximation)",
             "chamfer_l1": f"Chamfer-L1 = 0.5 (accuracy + completeness), {UNITS}; {surface}",
             "accuracy": f"mean distance prediction -> ground truth, {UNITS}; {surface}",
             "completeness": f"mean distance ground truth -> prediction, {UNITS}; {surface}",
