@@ -90,11 +90,13 @@ def test_ablation_runs_end_to_end_resumes_and_skips_finished_runs(tiny_dataset, 
     metrics = work / "runs" / "fpn-binary-seed0" / "metrics.jsonl"
     assert [json.loads(line)["step"] for line in metrics.read_text().splitlines() if '"val"' in line] == [1, 2]
 
-    # Session 3: nothing left to do; no run is touched.
+    # Session 3: nothing left to do; no run is touched; a person's findings are kept in the page.
+    (doc.parent / "ablation_findings.md").write_text("## What came out\n\nSoft labels won.\n")
     stamps = {p: p.stat().st_mtime_ns for p in (work / "runs").glob("*/*")}
     assert script.main(tiny_args(tiny_dataset, work, doc)) == 0
     out = capsys.readouterr().out
     assert out.count(": finished earlier") == 4
+    assert "## What came out\n\nSoft labels won." in doc.read_text()
     assert stamps == {p: p.stat().st_mtime_ns for p in (work / "runs").glob("*/*")}
 
     # Another budget in the same folder is refused in one line.

@@ -7,7 +7,9 @@ from finished and unfinished runs alike:
   validation shapes, measured at the end of every epoch) against the step;
 * ``runs/<run>/last.safetensors``: steps done and training time;
 * ``eval/<run>/summary.json`` and ``predictions/``: test metrics and the
-  predictions of the qualitative inputs.
+  predictions of the qualitative inputs;
+* ``<page>_findings.md`` beside the page, if present: the interpretation a
+  person wrote, included as it is so that rewriting the page keeps it.
 
 "Steps to reach" is, per run, the first step whose validation IoU reaches
 the reference variant's final validation IoU (mean over its seeds); its
@@ -243,6 +245,12 @@ def _unfinished_lines(results: dict[str, list[RunResult]], missing: list[Planned
     return ["## Not finished yet", "", *lines, "", "Repeat the command to continue: finished runs are skipped, stopped ones resume.", ""]
 
 
+def _findings_lines(doc: Path) -> list[str]:
+    """What a person concluded from the runs: ``<page>_findings.md`` beside the page, kept across rewrites."""
+    findings = doc.with_name(f"{doc.stem}_findings.md")
+    return [findings.read_text(encoding="utf-8").rstrip(), ""] if findings.is_file() else []
+
+
 def write_ablation_page(
     settings: AblationSettings, runs: list[PlannedRun], views: list[EvalView], reference: str, headline: tuple[str, ...]
 ) -> None:
@@ -287,6 +295,7 @@ def write_ablation_page(
         "Same test inputs for every variant (its first seed); \"not run\" marks variants without a finished, "
         "evaluated run yet.",
         "",
+        *_findings_lines(doc),
         "## Metrics",
         "",
         *(f"- {line}" for line in units_note(settings.evaluation.metrics)),
