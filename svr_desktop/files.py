@@ -8,9 +8,14 @@ one.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def _default_file_mode() -> int:
@@ -50,3 +55,10 @@ def atomic_write_bytes(path: str | Path, data: bytes, overwrite: bool = True) ->
 def atomic_write_text(path: str | Path, text: str, overwrite: bool = True) -> Path:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def atomic_write_png(path: str | Path, image: "Image.Image", overwrite: bool = True) -> Path:
+    """Encode a Pillow image as PNG and write it with :func:`atomic_write_bytes`."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return atomic_write_bytes(path, buffer.getvalue(), overwrite)

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from svr_desktop.files import atomic_write_bytes, atomic_write_text
+from svr_desktop.files import atomic_write_bytes, atomic_write_png, atomic_write_text
 
 
 def test_write_replace_and_refuse(tmp_path):
@@ -45,3 +45,15 @@ def test_missing_folder_is_an_os_error(tmp_path):
 def test_directory_target_is_refused(tmp_path):
     with pytest.raises(IsADirectoryError):
         atomic_write_bytes(tmp_path, b"x")
+
+
+def test_png_round_trip_and_refusal(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    path = atomic_write_png(tmp_path / "a.png", Image.fromarray(pixels))
+    with Image.open(path) as image:
+        np.testing.assert_array_equal(np.asarray(image), pixels)
+    with pytest.raises(FileExistsError):
+        atomic_write_png(path, Image.new("RGB", (1, 1)), overwrite=False)

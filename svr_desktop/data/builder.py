@@ -18,7 +18,6 @@ Output layout::
 
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..files import atomic_write_bytes, atomic_write_text
+from ..files import atomic_write_png, atomic_write_text
 from ..geometry.frames import normalize_mesh, random_rotation
 from ..geometry.queries import MeshQuery
 from ..geometry.sampling import SamplingConfig, sample_training_points, sample_uniform
@@ -244,9 +243,7 @@ def write_contact_sheet(root: Path, shard_files: list[str], path: Path, count: i
     sheet = Image.new("RGB", (columns * thumb, rows * thumb), "white")
     for i, image in enumerate(thumbs):
         sheet.paste(image, ((i % columns) * thumb, (i // columns) * thumb))
-    buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_png(path, sheet)
 
 
 def build_dataset(root: str | Path, config: BuildConfig, workers: int = 1) -> ProgressGenerator[BuildReport]:

@@ -30,12 +30,12 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..files import atomic_write_bytes, atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_png, atomic_write_text
 from ..geometry.metrics import UNITS
 from ..training.checkpoint import read_checkpoint
 from ..training.trainer import LAST
 from .evaluate import load_prediction, prediction_path
-from .figures import MeshPainter, labelled_blank, picture_grid, sample_rows, save_png
+from .figures import MeshPainter, labelled_blank, picture_grid, sample_rows
 from .report import units_note
 from .views import EvalView
 
@@ -277,7 +277,7 @@ def write_ablation_page(
     images.mkdir(parents=True, exist_ok=True)
     curves, qualitative = f"{doc.stem}_curves.png", f"{doc.stem}_qualitative.png"
     atomic_write_bytes(images / curves, curves_figure(variants, results, target, reference))
-    save_png(qualitative_figure(variants, results, views, sample_rows(views, settings.qualitative)), images / qualitative)
+    atomic_write_png(images / qualitative, qualitative_figure(variants, results, views, sample_rows(views, settings.qualitative)))
 
     lines = [
         *_header_lines(settings, views, results, reference, headline, finals),

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from ..files import atomic_write_bytes, atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_png, atomic_write_text
 from ..geometry.metrics import EMD_POINTS, IOU_POINTS, MetricSettings
 from ..inference.reconstructor import Reconstructor
 from ..progress import Progress, ProgressGenerator
-from .figures import evaluation_grid, sample_rows, save_png
+from .figures import evaluation_grid, sample_rows
 from .report import GroupSummary, summarize, summary_json, summary_markdown, write_metrics_csv
 from .runner import EvalRow, evaluate_views
 from .views import EvalView
@@ -131,6 +131,6 @@ def run_evaluation(
     atomic_write_text(out_dir / "summary.json", summary_json(facts, groups, list(skipped)))
     yield Progress("picture grid", 0, 1)
     scores = {index: rows[index].iou for index in predictions}
-    save_png(evaluation_grid(views, predictions, scores, settings.metrics, settings.seed), out_dir / "grid.png")
+    atomic_write_png(out_dir / "grid.png", evaluation_grid(views, predictions, scores, settings.metrics, settings.seed))
     yield Progress("picture grid", 1, 1)
     return EvaluationResult(out_dir, rows, groups, predictions)

@@ -11,15 +11,11 @@ with PIL.
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 import numpy as np
 import trimesh
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data.render import Renderer
-from ..files import atomic_write_bytes
 from ..geometry.edges import default_surface_samples, edge_points
 from ..geometry.metrics import MetricSettings, is_empty
 from .views import EvalView
@@ -114,13 +110,6 @@ def picture_grid(
             tile = Image.fromarray(image).convert("RGB").resize((cell, cell), Image.LANCZOS)
             grid.paste(tile, (gap + c * (cell + gap), top + label_height))
     return grid
-
-
-def save_png(image: Image.Image, path: str | Path) -> None:
-    """Write a PNG atomically."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def sample_rows(views: list[EvalView], count: int) -> list[int]:

@@ -58,10 +58,6 @@ class GeneratorWorker(QObject):
         """Ask the work to stop at its next progress event (thread-safe)."""
         self._cancel.set()
 
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
     @Slot()
     def run(self) -> None:
         try:
