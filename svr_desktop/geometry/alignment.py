@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import igl
 import numpy as np
 import trimesh
 
@@ -30,6 +29,7 @@ from ..progress import Progress, ProgressGenerator
 from .edges import edge_points
 from .frames import Normalization, normalization_of
 from .metrics import MeshComparison, MetricSettings, compare_meshes
+from .queries import MeshQuery
 from .sampling import sample_surface
 
 #: Surface samples per mesh that ICP matches (both directions).
@@ -59,27 +59,9 @@ def transformed(mesh: trimesh.Trimesh, matrix: np.ndarray) -> trimesh.Trimesh:
     return out
 
 
-class SurfaceQuery:
-    """Closest points on one mesh's surface; libigl's AABB tree is built once and reused."""
-
-    def __init__(self, mesh: trimesh.Trimesh):
-        self._vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
-        self._faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
-        self._tree = igl.AABB()
-        self._tree.init(self._vertices, self._faces)
-
-    def closest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unsigned distance from each point to the surface and the closest surface point."""
-        pts = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
-        if len(pts) == 0:
-            return np.zeros(0), np.zeros((0, 3))
-        squared, _, closest = self._tree.squared_distance(self._vertices, self._faces, pts)
-        return np.sqrt(np.maximum(squared, 0.0)), closest
-
-
 def distance_to_surface(points: np.ndarray, mesh: trimesh.Trimesh) -> np.ndarray:
     """Unsigned distance from each point to the surface of ``mesh`` (exact, in the mesh's units)."""
-    return SurfaceQuery(mesh).closest(points)[0]
+    return MeshQuery(mesh).closest(points)[0]
 
 
 @dataclass(frozen=True)
@@ -114,7 +96,7 @@ def icp(
     generator = np.random.default_rng(rng)
     moving_points = sample_surface(moving, samples, generator)[0]
     fixed_points = sample_surface(fixed, samples, generator)[0]
-    on_moving_surface, on_fixed_surface = SurfaceQuery(moving), SurfaceQuery(fixed)
+    on_moving_surface, on_fixed_surface = MeshQuery(moving), MeshQuery(fixed)
     matrix, previous_rms, rms = np.eye(4), np.inf, np.inf
     iteration = 0
     for iteration in range(1, max_iterations + 1):

@@ -32,6 +32,22 @@ class MeshQuery:
         self._faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
         if len(self._faces) == 0:
             raise ValueError("mesh has no faces")
+        self._tree: igl.AABB | None = None  # built on the first closest-point query
+
+    def closest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unsigned distance from each point to the surface and the closest surface point.
+
+        The AABB tree is built once and reused, for callers that query the
+        same mesh many times (ICP iterations).
+        """
+        pts = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+        if len(pts) == 0:
+            return np.zeros(0), np.zeros((0, 3))
+        if self._tree is None:
+            self._tree = igl.AABB()
+            self._tree.init(self._vertices, self._faces)
+        squared, _, closest = self._tree.squared_distance(self._vertices, self._faces, pts)
+        return np.sqrt(np.maximum(squared, 0.0)), closest
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         """Distance to the surface, negative inside (sign by winding number)."""
