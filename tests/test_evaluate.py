@@ -76,6 +76,14 @@ def test_dataset_evaluation_writes_the_report_and_means_match_the_rows(tiny_data
     again = evaluate_cli(capsys, "--checkpoint", checkpoint, "--data", tiny_dataset, "--out", out)
     assert again[0] == 2 and "--force" in again[2]
 
+    # --force replaces the whole report: no prediction of the old one is left behind.
+    stale = out / "predictions" / "stale_view0.ply"
+    shutil.copy(next((out / "predictions").glob("*.ply")), stale)
+    forced = evaluate_cli(capsys, "--checkpoint", checkpoint, "--data", tiny_dataset, "--split", "test", "--out", out, "--resolution", 32, "--force")
+    assert forced[0] == 0, forced[2]
+    assert not (out / "predictions").exists()
+    assert {r["shape"] for r in read_csv(out / "metrics.csv")}.isdisjoint({r["shape"] for r in rows})
+
 
 def test_rows_equal_a_direct_computation_with_compare_meshes(tiny_dataset, reconstructor):
     views = dataset_views(tiny_dataset, "test")

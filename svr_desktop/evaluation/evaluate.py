@@ -9,7 +9,8 @@ view (:mod:`.runner`), then writes into the folder
 * ``grid.png``: input, prediction, ground truth and edge points for a sample
   of shapes (:mod:`.figures`);
 * ``predictions/`` (only with ``save_meshes``): every predicted mesh as PLY,
-  in the view frame, named ``<shape>_view<k>.ply``.
+  in the view frame, named ``<shape>_view<k>.ply``.  The predictions of an
+  earlier report in the folder are removed first.
 
 The ``evaluate`` command and the ablation runner both call it.
 """
@@ -73,6 +74,16 @@ def prediction_path(out_dir: Path, view: EvalView) -> Path:
     return out_dir / "predictions" / f"{view.name}.ply"
 
 
+def remove_predictions(out_dir: Path) -> None:
+    """Delete the PLY files of an earlier report in ``out_dir``, so that a replaced
+    report never mixes its predictions with stale ones."""
+    folder = out_dir / "predictions"
+    for path in folder.glob("*.ply"):
+        path.unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def save_prediction(path: Path, mesh: trimesh.Trimesh) -> None:
     """Write a predicted mesh as binary PLY (atomically; an empty mesh gives an empty PLY)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +116,7 @@ def run_evaluation(
         raise ValueError("nothing to evaluate: no views")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_predictions(out_dir)
 
     def save(view: EvalView, mesh: trimesh.Trimesh) -> None:
         save_prediction(prediction_path(out_dir, view), mesh)

@@ -101,11 +101,6 @@ class ExtractionStats:
         """``points_queried / grid_points``: 1.0 for dense extraction."""
         return self.points_queried / self.grid_points
 
-    @property
-    def query_seconds(self) -> float:
-        """Seconds spent filling the grid (all levels)."""
-        return sum(level.seconds for level in self.levels)
-
 
 def grid_spacing(resolution: int) -> float:
     """Edge length of one grid cell at ``resolution`` cells per axis."""
