@@ -3,10 +3,12 @@
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from svr_desktop.data.dataset import load_split
+from svr_desktop.evaluation import ablation
 from svr_desktop.evaluation.ablation import AblationSettings, plan_runs, prepare_data
 from svr_desktop.evaluation.ablation_report import steps_to_reach
 
@@ -61,12 +63,17 @@ def test_steps_to_reach():
     assert steps_to_reach(curve, 0.61) is None
 
 
-def test_ablation_runs_end_to_end_resumes_and_skips_finished_runs(tiny_dataset, tmp_path, capsys):
+def test_ablation_runs_end_to_end_resumes_and_skips_finished_runs(tiny_dataset, tmp_path, capsys, monkeypatch):
     script = load_script()
     work, doc = tmp_path / "work", tmp_path / "docs" / "ablation.md"
 
     # Session 1: a budget of almost no time stops the first run after one step.
-    assert script.main(tiny_args(tiny_dataset, work, doc, "--max-minutes", "1e-6")) == 0
+    # The runner's clock stands still, so the budget is always left when the
+    # first run starts (on a busy machine 1e-6 min could pass before it); the
+    # trainer's real clock then stops that run after its first step.
+    with monkeypatch.context() as frozen:
+        frozen.setattr(ablation, "time", SimpleNamespace(monotonic=lambda: 0.0))
+        assert script.main(tiny_args(tiny_dataset, work, doc, "--max-minutes", "1e-6")) == 0
     out = capsys.readouterr().out
     assert json.loads(out.strip().splitlines()[-1]) == {"runs": 4, "finished": 0, "complete": False, "doc": str(doc)}
     assert "fpn-binary-seed0: stopped: time budget reached" in out and "fpn-adaptive-seed1: not started" in out
