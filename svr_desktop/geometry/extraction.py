@@ -133,8 +133,8 @@ def evaluate_grid(
     with a one-level statistics list, like :func:`evaluate_mise`.
     """
     shape = (resolution + 1,) * 3
-    values, seconds = yield from _query(
-        field, np.arange((resolution + 1) ** 3), resolution, chunk_size, f"dense {resolution}^3"
+    values, seconds = yield from _timed(
+        _query(field, np.arange((resolution + 1) ** 3), resolution, chunk_size, f"dense {resolution}^3")
     )
     return values.reshape(shape), [LevelStats(resolution, values.size, seconds)]
 
@@ -180,9 +180,7 @@ def evaluate_mise(
     stats: list[LevelStats] = []
 
     res = levels[0]
-    values, seconds = yield from _query(
-        field, np.arange((res + 1) ** 3), res, chunk_size, f"mise {res}^3"
-    )
+    values, seconds = yield from _timed(_query(field, np.arange((res + 1) ** 3), res, chunk_size, f"mise {res}^3"))
     values = values.reshape((res + 1,) * 3)
     known = np.ones(values.shape, dtype=bool)
     stats.append(LevelStats(res, values.size, seconds))
@@ -197,7 +195,7 @@ def evaluate_mise(
         todo = np.flatnonzero(_cell_corners(_split_cells(active)) & ~known)
         bookkeeping = time.perf_counter() - start
 
-        queried, seconds = yield from _query(field, todo, res, chunk_size, f"mise {res}^3")
+        queried, seconds = yield from _timed(_query(field, todo, res, chunk_size, f"mise {res}^3"))
         values.reshape(-1)[todo] = queried
         known.reshape(-1)[todo] = True
         stats.append(LevelStats(res, len(todo), bookkeeping + seconds))
@@ -389,7 +387,8 @@ def extract_mesh(
 def _timed(work: ProgressGenerator[T]) -> ProgressGenerator[tuple[T, float]]:
     """Drive ``work``, passing its events on; returns its result and the seconds spent in it.
 
-    Time suspended at a yield (in the caller's hands) is not counted, as in :func:`_query`.
+    Time suspended at a yield (in the caller's hands) is not counted, so that
+    a slow consumer of the progress events does not inflate the figures.
     """
     seconds = 0.0
     while True:
@@ -404,19 +403,16 @@ def _timed(work: ProgressGenerator[T]) -> ProgressGenerator[tuple[T, float]]:
 
 def _query(
     field: Field, flat_indices: np.ndarray, resolution: int, chunk_size: int, stage: str
-) -> ProgressGenerator[tuple[np.ndarray, float]]:
+) -> ProgressGenerator[np.ndarray]:
     """Evaluate ``field`` at the grid points with the given flat (C-order) indices.
 
-    Returns the float32 values and the seconds spent computing; the time
-    suspended at each yield is excluded so that a slow consumer does not
-    inflate the figures.
+    Yields after each chunk and returns the float32 values (callers time it
+    with :func:`_timed`).
     """
     shape = (resolution + 1,) * 3
     total = len(flat_indices)
     values = np.empty(total, dtype=np.float32)
-    seconds = 0.0
     for begin in range(0, total, chunk_size):
-        start = time.perf_counter()
         chunk = flat_indices[begin : begin + chunk_size]
         ijk = np.stack(np.unravel_index(chunk, shape), axis=-1)
         points = index_to_world(ijk, resolution).astype(np.float32)
@@ -424,9 +420,8 @@ def _query(
         if result.shape != (len(chunk),):
             raise ValueError(f"field returned {result.shape[0]} values for {len(chunk)} points")
         values[begin : begin + len(chunk)] = result
-        seconds += time.perf_counter() - start
         yield Progress(stage, begin + len(chunk), total)
-    return values, seconds
+    return values
 
 
 def _mise_resolutions(resolution: int, initial_resolution: int) -> list[int]:
