@@ -362,4 +362,3 @@ class ComparePanel(QDockWidget):
         folder = str(QSettings().value("compare/dataset_dir", ""))
         if folder and (Path(folder) / "manifest.json").exists():
             self.open_dataset(folder)
-

@@ -51,7 +51,6 @@ POLL_MS = 500
 LOG_LINES = 2000
 
 
-
 class TrainingPanel(QDockWidget):
     """Data set, preset and run folder in; a live view of the run and its best checkpoint out."""
 
@@ -345,7 +344,6 @@ class TrainingPanel(QDockWidget):
             button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.load_best_button.setEnabled(not running and has_best)
-
 
     def _choose_data_dir(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Data-set folder", self.data_dir_edit.text())
