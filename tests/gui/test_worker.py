@@ -1,8 +1,9 @@
 """The worker thread: results, errors and cancellation reach the GUI thread."""
 
+import sys
 import threading
 
-from svr_desktop.gui.worker import start_work
+from svr_desktop.gui.worker import GeneratorWorker, ProgressThrottle, start_work
 from svr_desktop.progress import Progress
 
 
@@ -94,10 +95,6 @@ def test_wait_from_the_gui_thread_needs_no_event_loop(qtbot):
 def test_emitting_signals_keeps_python_objects_alive():
     # PySide6 6.12.0 on Python 3.11 loses one reference to True per emit and
     # aborts the process after a few thousand progress events.
-    import sys
-
-    from svr_desktop.gui.worker import GeneratorWorker
-
     worker = GeneratorWorker(lambda: iter(()))
     before = sys.getrefcount(True)
     for i in range(500):
@@ -106,8 +103,6 @@ def test_emitting_signals_keeps_python_objects_alive():
 
 
 def test_progress_throttle_keeps_stage_boundaries():
-    from svr_desktop.gui.worker import ProgressThrottle
-
     now = [0.0]
     throttle = ProgressThrottle(10, clock=lambda: now[0])
     passed = []
