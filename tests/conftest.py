@@ -12,6 +12,7 @@ TINY_DATASET = BuildConfig(
     views=2,
     seed=11,
     image_size=64,
+    depth_size=64,
     shapes_per_shard=4,
     val_points=2000,
     split_fractions=(0.5, 0.25, 0.25),

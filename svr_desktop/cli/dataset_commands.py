@@ -31,6 +31,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1), help="processes (default: all cores)")
     build.add_argument("--meshes", type=Path, default=None, help="use the mesh files of this folder instead of generated parts")
     build.add_argument("--image-size", type=int, default=224, help="image side in pixels (default 224)")
+    build.add_argument("--depth-size", type=int, default=BuildConfig.depth_size, help=f"side of the stored layered-depth maps, best the network's input size (default {BuildConfig.depth_size})")
+    build.add_argument("--depth-layers", type=int, default=BuildConfig.depth_layers, help=f"entry/exit pairs stored per pixel (default {BuildConfig.depth_layers})")
     build.add_argument("--surface-points", type=int, default=SamplingConfig.surface_points, help=f"training points near the surface per shape (default {SamplingConfig.surface_points}, the paper's)")
     build.add_argument("--uniform-points", type=int, default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
     build.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
@@ -48,6 +50,8 @@ def run_build(args: argparse.Namespace) -> int:
         views=args.views,
         seed=args.seed,
         image_size=args.image_size,
+        depth_size=args.depth_size,
+        depth_layers=args.depth_layers,
         meshes=str(args.meshes.resolve()) if args.meshes else None,
         sampling=SamplingConfig(surface_points=args.surface_points, uniform_points=args.uniform_points),
     )

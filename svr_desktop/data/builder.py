@@ -31,6 +31,7 @@ from PIL import Image
 
 from ..files import atomic_write_png, atomic_write_text
 from ..geometry.frames import normalize_mesh, random_rotation
+from ..geometry.layered_depth import layered_depth
 from ..geometry.queries import MeshQuery
 from ..geometry.sampling import SamplingConfig, sample_training_points, sample_uniform
 from ..progress import Progress, ProgressGenerator
@@ -38,7 +39,8 @@ from .render import Renderer, render_object
 from .shards import ShapeRecord, read_shard, write_shard
 from .sources import MeshFolderSource, ProceduralSource, ShapeSkipped
 
-DATASET_FORMAT = 1
+#: 2: every view also stores its layered depth (issue 13).
+DATASET_FORMAT = 2
 SPLITS = ("train", "val", "test")
 
 
@@ -54,6 +56,8 @@ class BuildConfig:
     shapes_per_shard: int = 16
     val_points: int = 10_000
     scale_jitter: float = 0.05
+    depth_size: int = 160  # side of the layered-depth maps: the cpu-small network's input size
+    depth_layers: int = 3  # entry/exit pairs stored per pixel
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
@@ -64,6 +68,8 @@ class BuildConfig:
             raise ValueError("a data set needs at least one shape and one view")
         if self.image_size < 32:
             raise ValueError("image size must be at least 32 pixels")
+        if not 8 <= self.depth_size <= 1024 or not 1 <= self.depth_layers <= 8:
+            raise ValueError("depth size must lie in [8, 1024] pixels and depth layers in [1, 8]")
         if abs(sum(self.split_fractions) - 1.0) > 1e-9:
             raise ValueError("split fractions must add up to 1")
 
@@ -98,9 +104,11 @@ def build_shape(config: BuildConfig, source, index: int, renderer: Renderer) -> 
     val_points = sample_uniform(config.val_points, rng).astype(np.float32)
     val_inside = query.inside(val_points)
     rotations, centers, scales, a, b, images, masks, appearances = [], [], [], [], [], [], [], []
+    depths = []
     for _ in range(config.views):
         rotation = random_rotation(rng)
-        _, normalization, view = render_object(mesh, rotation, rng, renderer)
+        view_mesh, normalization, view = render_object(mesh, rotation, rng, renderer)
+        depths.append(layered_depth(view_mesh, config.depth_size, view.appearance["half_width"], config.depth_layers))
         rotations.append(rotation)
         centers.append(normalization.center)
         scales.append(normalization.scale)
@@ -129,6 +137,10 @@ def build_shape(config: BuildConfig, source, index: int, renderer: Renderer) -> 
         images=np.stack(images),
         masks=np.stack(masks),
         appearances=appearances,
+        depth_entry=np.stack([d.entry for d in depths]).astype(np.float16),
+        depth_exit=np.stack([d.exit for d in depths]).astype(np.float16),
+        depth_count=np.stack([d.count for d in depths]),
+        depth_normal=np.stack([d.normal for d in depths]).astype(np.float16),
     )
 
 

@@ -1,9 +1,9 @@
 """The data set as torch sees it: one item per (shape, view).
 
-An item holds the view's image, its camera parameters ``a, b`` and training
+An item holds the view's image, its camera parameters ``a, b``, training
 points already moved into that view's frame (rotation, then the view's
-renormalization), with distances rescaled to the view frame's voxels and the
-inside flags.  The default collate of ``torch.utils.data.DataLoader`` stacks
+renormalization) with distances rescaled to the view frame's voxels and the
+inside flags, and (training items) the view's layered depth as float32.  The default collate of ``torch.utils.data.DataLoader`` stacks
 items into batches, since every item of a data set has the same shapes.
 
 Points are subsampled per item from a generator seeded by
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .builder import SPLITS
+from .builder import DATASET_FORMAT, SPLITS
 from .shards import ShapeRecord, read_shard
 
 
@@ -30,11 +30,19 @@ def load_manifest(root: str | Path) -> dict:
     """Read ``root/manifest.json`` with a clear error when it is missing or broken."""
     path = Path(root) / "manifest.json"
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise ValueError(f"{root}: no manifest.json; build a data set there first (svr-desktop dataset build)") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: unreadable data-set manifest ({exc})") from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("splits"), dict) or not isinstance(manifest.get("shards"), list):
+        raise ValueError(f"{path}: not a data-set manifest (no splits or shards)")
+    if manifest.get("format") != DATASET_FORMAT:
+        raise ValueError(
+            f"{root}: data-set format {manifest.get('format')} is older than format {DATASET_FORMAT} "
+            "(which adds layered depth); rebuild it with the same 'svr-desktop dataset build' command into a new folder"
+        )
+    return manifest
 
 
 def load_split(root: str | Path, split: str) -> list[ShapeRecord]:
@@ -99,7 +107,7 @@ class ViewDataset(Dataset):
             points = record.val_points
             distance = np.zeros(len(points), dtype=np.float32)
             inside = record.val_inside
-        return {
+        item = {
             "image": torch.from_numpy(record.images[view]).permute(2, 0, 1).float().div_(255.0),
             "a": torch.tensor(float(record.a[view])),
             "b": torch.tensor(float(record.b[view])),
@@ -109,3 +117,9 @@ class ViewDataset(Dataset):
             "shape_index": torch.tensor(record_index),
             "view": torch.tensor(view),
         }
+        if self.point_set == "train":
+            item["depth_entry"] = torch.from_numpy(record.depth_entry[view].astype(np.float32))
+            item["depth_exit"] = torch.from_numpy(record.depth_exit[view].astype(np.float32))
+            item["depth_count"] = torch.from_numpy(record.depth_count[view].astype(np.int64))
+            item["depth_normal"] = torch.from_numpy(record.depth_normal[view].astype(np.float32))
+        return item

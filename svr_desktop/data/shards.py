@@ -21,7 +21,8 @@ import trimesh
 
 from ..files import atomic_write_bytes
 
-SHARD_FORMAT = 1
+#: 2 added the layered depth of every view (issue 13); format 1 shards lack it.
+SHARD_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,13 @@ class ShapeRecord:
     images: np.ndarray  # (V, H, W, 3) uint8
     masks: np.ndarray  # (V, H, W) bool
     appearances: list  # V JSON-serializable dicts
+    # Layered depth of each view at the build's depth size D (K layers; see
+    # geometry/layered_depth.py): view-frame z of every layer's entry and exit
+    # (0 where missing), layers per pixel, normal of the first hit.
+    depth_entry: np.ndarray  # (V, K, D, D) float16
+    depth_exit: np.ndarray  # (V, K, D, D) float16
+    depth_count: np.ndarray  # (V, D, D) uint8
+    depth_normal: np.ndarray  # (V, 3, D, D) float16
 
     @property
     def views(self) -> int:
@@ -103,5 +111,8 @@ def read_shard(path: str | Path) -> list[ShapeRecord]:
     except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable data-set shard ({exc})") from exc
     if meta.get("format") != SHARD_FORMAT:
-        raise ValueError(f"{path}: unsupported shard format {meta.get('format')}")
+        raise ValueError(
+            f"{path}: shard format {meta.get('format')} is not {SHARD_FORMAT} (it predates layered depth); "
+            "rebuild the data set with the same 'svr-desktop dataset build' command into a new folder"
+        )
     return [ShapeRecord(**shape_meta, **shape_arrays) for shape_meta, shape_arrays in zip(meta["shapes"], arrays)]
