@@ -32,8 +32,13 @@ def grid_columns(n: int = 12) -> np.ndarray:
 
 
 @pytest.mark.parametrize("encoder", list(ENCODERS))
-@pytest.mark.parametrize("options", [{}, {"point_frequencies": 0, "input_norm": False}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"point_frequencies": 0, "input_norm": False}, {"depth_head": True}, {"depth_head": True, "depth_guided": True}],
+)
 def test_field_matches_model_query(encoder, options):
+    if encoder == "global" and options.get("depth_head"):
+        pytest.skip("the global encoder has no feature map for a depth head")
     model = trained_statistics_model(encoder, **options)
     image = torch.rand(1, 3, 64, 64)
     a, b = 1.7, 2.1

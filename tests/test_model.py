@@ -32,7 +32,7 @@ def batch(size: int = 2, points: int = 64, seed: int = 0):
 def test_output_shapes(encoder):
     model = small_model(encoder)
     images, xyz, a, b = batch()
-    z = model.encoder.sample(model.encode(images), xyz, a, b)
+    z = model.encoder.sample(model.encode(images).features, xyz, a, b)
     assert z.shape == (2, 64, model.encoder.out_channels)
     assert model(images, xyz, a, b).shape == (2, 64)
     expected = {"global": 32, "multilevel": 15 * 8, "fpn": 4 * 16, "fpn_global": 4 * 16 + 32}[encoder]
@@ -65,7 +65,7 @@ def test_local_features_follow_a_and_b(encoder):
     model = small_model(encoder).eval()
     images, xyz, a, b = batch()
     with torch.no_grad():
-        features = model.encode(images)
+        features = model.encode(images).features
         z = model.encoder.sample(features, xyz, a, b)
         # Same projected position a * p_x (resp. b * p_y) -> identical features.
         halved_x = xyz * torch.tensor([0.5, 1.0, 1.0])
@@ -85,7 +85,7 @@ def test_global_features_ignore_a_and_b():
     model = small_model("global").eval()
     images, xyz, a, b = batch()
     with torch.no_grad():
-        features = model.encode(images)
+        features = model.encode(images).features
         z = model.encoder.sample(features, xyz, a, b)
         torch.testing.assert_close(model.encoder.sample(features, xyz, 0.3 * a, 5 * b), z)
         assert torch.equal(z[:, 0], z[:, -1])
@@ -178,3 +178,95 @@ def test_chunked_eval_query_equals_one_query(encoder):
         chunks = torch.cat([model.query(features, c, A, B) for c in grid.split(8192, dim=1)], dim=1)
     assert whole.shape == (1, 50_000)
     torch.testing.assert_close(chunks, whole, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------ depth-guided variant
+
+
+def depth_model(guided: bool = True, layers: int = 2):
+    torch.manual_seed(0)
+    return get_model(ModelConfig(encoder="fpn", depth_head=True, depth_guided=guided, depth_layers=layers, **SMALL))
+
+
+def test_depth_head_predicts_ordered_layers_at_stride_4():
+    from svr_desktop.model.layered_depth_head import decode_layers
+
+    model = depth_model(layers=3)
+    images, xyz, a, b = batch()
+    output, raw = model(images, xyz, a, b, with_layers=True)
+    assert output.shape == (2, 64) and raw.shape == (2, 3 * 3 + 3, 16, 16)
+    layers = decode_layers(raw * 5, 3)  # large raw values: ordering must hold anyway
+    boundaries = torch.stack([layers.entry[:, 0], layers.exit[:, 0], layers.entry[:, 1], layers.exit[:, 1], layers.entry[:, 2], layers.exit[:, 2]])
+    assert torch.all(boundaries[1:] <= boundaries[:-1])
+    torch.testing.assert_close(layers.normal.norm(dim=1), torch.ones(2, 16, 16))
+    # Without the head the network returns no layers, and the paper's network is unchanged.
+    plain = small_model("fpn")
+    assert plain(images, xyz, a, b, with_layers=True)[1] is None
+    assert plain.parameter_count()["depth_head"] == 0
+
+
+def test_guided_decoder_reads_the_layers_relative_to_depth():
+    """Moving a point along the ray changes the guided decoder's input but not the paper's features."""
+    model = depth_model().eval()
+    images, xyz, a, b = batch()
+    with torch.no_grad():
+        encoded = model.encode(images)
+        deeper = xyz + torch.tensor([0.0, 0.0, 0.1])
+        assert torch.equal(model.encoder.sample(encoded.features, xyz, a, b), model.encoder.sample(encoded.features, deeper, a, b))
+        assert model.decoder.guide_channels == 8
+        # Changing only the predicted layers changes the output of the guided decoder.
+        shifted = encoded._replace(layers=encoded.layers + torch.tensor([0.3] + [0.0] * 8)[None, :, None, None])
+        assert not torch.allclose(model.query(encoded, xyz, a, b), model.query(shifted, xyz, a, b))
+    unguided = depth_model(guided=False).eval()
+    with torch.no_grad():
+        encoded = unguided.encode(images)
+        shifted = encoded._replace(layers=encoded.layers + 0.3)
+        assert torch.equal(unguided.query(encoded, xyz, a, b), unguided.query(shifted, xyz, a, b))
+
+
+@pytest.mark.parametrize("guided", [False, True])
+def test_depth_variants_take_a_training_step_with_every_parameter(guided):
+    from svr_desktop.training.losses import layered_depth_loss
+
+    model = depth_model(guided).train()
+    images, xyz, a, b = batch(points=128)
+    target = (xyz.norm(dim=-1) < 0.3).float()
+    count = torch.randint(0, 3, (2, 64, 64))
+    entry = torch.rand(2, 2, 64, 64) * 0.3
+    exit_, normal = entry - 0.1, nn.functional.normalize(torch.randn(2, 3, 64, 64), dim=1)
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
+    losses = []
+    for _ in range(6):
+        output, raw = model(images, xyz, a, b, with_layers=True)
+        depth, parts = layered_depth_loss(raw, entry, exit_, count, normal, 10.0, 1.0, 0.5)
+        loss = nn.functional.binary_cross_entropy_with_logits(output, target) + depth
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert set(parts) == {"depth_l1", "layer_bce", "normal_cos"}
+    assert losses[-1] < losses[0]
+    assert all(not torch.equal(p0, p) for p0, p in zip(before, model.parameters()))
+
+
+def test_depth_options_are_validated():
+    with pytest.raises(ValueError, match="depth_guided needs depth_head"):
+        ModelConfig(depth_guided=True)
+    with pytest.raises(ValueError, match="local encoder"):
+        ModelConfig(encoder="global", depth_head=True)
+    with pytest.raises(ValueError, match="depth_layers"):
+        ModelConfig(depth_head=True, depth_layers=0)
+
+
+def test_point_encoding_stays_float32_under_bfloat16_autocast():
+    model = small_model("global").eval()
+    images, xyz, a, b = batch()
+    with torch.no_grad():
+        reference = model(images, xyz, a, b)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            z = model.encoder.sample(model.encode(images).features, xyz, a, b)
+            encoded = model.decoder.point_encoding(xyz.float())
+            assert z.dtype == torch.bfloat16 and encoded.dtype == torch.float32
+            mixed = model(images, xyz, a, b).float()
+    assert (mixed - reference).abs().max() < 0.1

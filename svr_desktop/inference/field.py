@@ -11,7 +11,9 @@ make most of that work shareable:
 * In eval mode every batch norm is a fixed per-channel affine map, so it folds
   into the next linear layer: the decoder becomes five plain affine layers
   with LeakyReLUs between them, and its first layer splits exactly into a
-  feature part and a point part.
+  feature part, a depth-guide part and a point part.
+* The depth-guided decoder's relative inputs depend on the point's z, but the
+  predicted layers they are computed from are read once per column too.
 
 :class:`ImageField` gives the same values as ``model.query`` up to float
 rounding (tests/test_field.py) at a fraction of the cost.
@@ -26,7 +28,9 @@ import torch
 from torch import nn
 
 from ..model.decoder import Decoder
-from ..model.network import SVRNet
+from ..model.layered_depth_head import guide_features
+from ..model.network import Encoded, SVRNet
+from ..model.projection import project, sample_at
 
 
 def _batch_norm_affine(norm: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,6 +56,7 @@ class FoldedDecoder:
     """The eval-mode decoder as affine layers: first layer split into feature and point weights."""
 
     feature_weight: torch.Tensor  # (H1, C): applied per column
+    guide_weight: torch.Tensor  # (H1, G): applied per point to its depth-guide inputs (G may be 0)
     point_weight: torch.Tensor  # (H1, E): applied per point to the encoded point
     first_bias: torch.Tensor  # (H1,)
     hidden: tuple[tuple[torch.Tensor, torch.Tensor], ...]  # (weight, bias) of layers 2..5
@@ -75,18 +80,22 @@ class FoldedDecoder:
         hidden = tuple(
             _fold_into_linear(linear, *_batch_norm_affine(norm)) for linear, norm in zip(linears[1:], norms)
         )
+        guide_end = feature_channels + decoder.guide_channels
         return cls(
             feature_weight=weight[:, :feature_channels].contiguous(),
-            point_weight=weight[:, feature_channels:].contiguous(),
+            guide_weight=weight[:, feature_channels:guide_end].contiguous(),
+            point_weight=weight[:, guide_end:].contiguous(),
             first_bias=bias,
             hidden=hidden,
             leaky_slope=float(activations[0].negative_slope),
             point_encoding=decoder.point_encoding,
         )
 
-    def __call__(self, column_term: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-        """Outputs (N,) from each point's column term (N, H1) and the points (N, 3)."""
+    def __call__(self, column_term: torch.Tensor, points: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """Outputs (N,) from each point's column term (N, H1), the points (N, 3) and guide inputs (N, G)."""
         x = torch.addmm(column_term, self.point_encoding(points), self.point_weight.T)
+        if guide is not None:
+            x = torch.addmm(x, guide, self.guide_weight.T)
         for weight, bias in self.hidden:
             x = torch.addmm(bias, nn.functional.leaky_relu(x, self.leaky_slope, inplace=True), weight.T)
         return x[:, 0]
@@ -99,11 +108,11 @@ class ImageField:
     return the regressed distance.
     """
 
-    def __init__(self, model: SVRNet, features, a: float, b: float, probabilities: bool):
+    def __init__(self, model: SVRNet, encoded: Encoded, a: float, b: float, probabilities: bool):
         if model.training:
             raise ValueError("ImageField needs the model in eval mode (batch norms use running statistics)")
         self.model = model
-        self.features = features
+        self.encoded = encoded
         self.device = next(model.parameters()).device
         self.a = torch.tensor([a], dtype=torch.float32, device=self.device)
         self.b = torch.tensor([b], dtype=torch.float32, device=self.device)
@@ -114,10 +123,14 @@ class ImageField:
     def __call__(self, points: np.ndarray) -> np.ndarray:
         xyz = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)).to(self.device)
         columns, column_of_point = _distinct_columns(xyz)
-        column_points = torch.nn.functional.pad(columns, (0, 1))  # z = 0: depth is not projected
-        z = self.model.encoder.sample(self.features, column_points[None], self.a, self.b)[0]
+        column_points = torch.nn.functional.pad(columns, (0, 1))[None]  # z = 0: depth is not projected
+        z = self.model.encoder.sample(self.encoded.features, column_points, self.a, self.b)[0]
         column_term = torch.addmm(self.decoder.first_bias, z.float(), self.decoder.feature_weight.T)
-        output = self.decoder(column_term.index_select(0, column_of_point), xyz)
+        guide = None
+        if self.model.config.depth_guided:
+            layers = sample_at(self.encoded.layers, project(column_points, self.a, self.b))[0]
+            guide = guide_features(layers.index_select(0, column_of_point), xyz[:, 2], self.model.config.depth_layers)
+        output = self.decoder(column_term.index_select(0, column_of_point), xyz, guide)
         if self.probabilities:
             output = torch.sigmoid(output)
         return output.cpu().numpy()

@@ -106,11 +106,11 @@ class Reconstructor:
         yield Progress("encode", 0, 1)
         start = time.perf_counter()
         with torch.no_grad():
-            features = self.model.encode(image_to_tensor(image, self.image_size, self.device))
+            encoded = self.model.encode(image_to_tensor(image, self.image_size, self.device))
         stats.timings["encode"] = time.perf_counter() - start
 
         mesh, extraction = yield from extract_mesh(
-            ImageField(self.model, features, a, b, probabilities=self.label_mode != "sdf"),
+            ImageField(self.model, encoded, a, b, probabilities=self.label_mode != "sdf"),
             resolution=resolution,
             threshold=threshold,
             chunk_size=chunk_size,

@@ -37,6 +37,12 @@ class ModelConfig:
       0 is the paper's raw ``p``.
     * ``input_norm``: batch-normalize the decoder input ``concat(z, point)``
       so that the point's few channels are not drowned by ``z``.
+    * ``depth_head``: add the dense layered-depth head on the finest feature
+      map (trained with the data set's layered depth; issue 13).
+    * ``depth_guided``: feed the decoder, at each point, the layers the head
+      predicts at its pixel relative to the point's depth (needs
+      ``depth_head``).
+    * ``depth_layers``: entry/exit pairs the head predicts.
 
     The last two are our addition to the paper (DESIGN.md 1): with raw xyz
     and no input normalization the point enters with ~1/1000 of the image
@@ -52,6 +58,9 @@ class ModelConfig:
     image_size: int = 224
     point_frequencies: int = 6
     input_norm: bool = True
+    depth_head: bool = False
+    depth_guided: bool = False
+    depth_layers: int = 2
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
@@ -71,8 +80,15 @@ class ModelConfig:
         object.__setattr__(self, "decoder_hidden", hidden)  # JSON lists -> tuple
         if not _is_int(self.point_frequencies) or not 0 <= self.point_frequencies <= 16:
             raise ValueError(f"point_frequencies must be an integer in [0, 16], got {self.point_frequencies!r}")
-        if not isinstance(self.input_norm, bool):
-            raise ValueError(f"input_norm must be true or false, got {self.input_norm!r}")
+        for name in ("input_norm", "depth_head", "depth_guided"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if not _is_int(self.depth_layers) or not 1 <= self.depth_layers <= 8:
+            raise ValueError(f"depth_layers must be an integer in [1, 8], got {self.depth_layers!r}")
+        if self.depth_guided and not self.depth_head:
+            raise ValueError("depth_guided needs depth_head: the decoder reads the layers the head predicts")
+        if self.depth_head and self.encoder == "global":
+            raise ValueError("depth_head needs a local encoder (multilevel, fpn, fpn_global), not 'global'")
         if not 0.0 <= float(self.leaky_slope) < 1.0:
             raise ValueError(f"leaky_slope must lie in [0, 1), got {self.leaky_slope!r}")
         if (

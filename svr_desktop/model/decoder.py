@@ -7,6 +7,10 @@ Batch normalization runs over all points of the batch flattened to
 (B * N, C): in eval mode it uses the running statistics, so querying points
 in chunks gives the same values as querying them at once.
 
+The depth-guided variant (issue 13) also receives, per point, the relative
+layer inputs of :func:`svr_desktop.model.layered_depth_head.guide_features`
+between ``z`` and the encoded point.
+
 Before the first layer the point may be lifted to Fourier features and the
 whole input batch-normalized (``ModelConfig.point_frequencies`` and
 ``input_norm``, our addition to the paper): both let the three coordinates,
@@ -50,10 +54,12 @@ class Decoder(nn.Module):
         leaky_slope: float,
         point_frequencies: int = 0,
         input_norm: bool = False,
+        guide_channels: int = 0,
     ) -> None:
         super().__init__()
         self.point_encoding = PointEncoding(point_frequencies)
-        previous = feature_channels + self.point_encoding.out_channels
+        self.guide_channels = guide_channels
+        previous = feature_channels + guide_channels + self.point_encoding.out_channels
         self.input_norm = nn.BatchNorm1d(previous) if input_norm else nn.Identity()
         layers: list[nn.Module] = []
         for size in hidden:
@@ -65,9 +71,13 @@ class Decoder(nn.Module):
         layers.append(nn.Linear(previous, 1))
         self.layers = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-        """``z`` (B, N, C) and ``points`` (B, N, 3) -> (B, N)."""
-        x = torch.cat((z, self.point_encoding(points.to(z.dtype))), dim=-1)
+    def forward(self, z: torch.Tensor, points: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        """``z`` (B, N, C), ``points`` (B, N, 3) and ``guide`` (B, N, G) -> (B, N)."""
+        # The encoding is computed in float32 whatever autocast made of z:
+        # sin(2^k pi p) of a bfloat16 p loses most of its precision at high k.
+        encoded = self.point_encoding(points.float()).to(z.dtype)
+        parts = (z, encoded) if guide is None else (z, guide.to(z.dtype), encoded)
+        x = torch.cat(parts, dim=-1)
         batch, count, channels = x.shape
         x = self.input_norm(x.reshape(batch * count, channels))
         return self.layers(x).reshape(batch, count)

@@ -52,6 +52,15 @@ class Encoder(nn.Module, ABC):
     def sample(self, features, points: torch.Tensor, a, b) -> torch.Tensor:
         """Features of each view-frame point: (B, N, 3) -> (B, N, out_channels)."""
 
+    @property
+    def finest_channels(self) -> int:
+        """Channels of :meth:`finest` (the map a dense head reads)."""
+        raise ValueError(f"the {type(self).__name__} has no feature map for a dense head")
+
+    def finest(self, features) -> torch.Tensor:
+        """The highest-resolution feature map (stride 4) of encoded images."""
+        raise ValueError(f"the {type(self).__name__} has no feature map for a dense head")
+
 
 def sample_levels(
     maps: Sequence[torch.Tensor], points: torch.Tensor, a, b
@@ -107,6 +116,13 @@ class MultiLevelEncoder(Encoder):
         """-> (C2, C3, C4, C5)."""
         return self.backbone(images)
 
+    @property
+    def finest_channels(self) -> int:
+        return self.backbone.channels[0]
+
+    def finest(self, features) -> torch.Tensor:
+        return features[0]
+
     def sample(self, features, points: torch.Tensor, a, b) -> torch.Tensor:
         return sample_levels(features, points, a, b)
 
@@ -158,6 +174,13 @@ class FPNEncoder(Encoder):
     def sample(self, features, points: torch.Tensor, a, b) -> torch.Tensor:
         return sample_levels(features, points, a, b)
 
+    @property
+    def finest_channels(self) -> int:
+        return self.smooth[0].out_channels
+
+    def finest(self, features) -> torch.Tensor:
+        return features[0]
+
 
 class FPNGlobalEncoder(FPNEncoder):
     """The FPN's local features plus a global image vector, as DISN pairs them.
@@ -190,6 +213,9 @@ class FPNGlobalEncoder(FPNEncoder):
         pyramid, vector = features
         local = sample_levels(pyramid, points, a, b)
         return torch.cat([local, vector.unsqueeze(1).expand(-1, points.shape[1], -1)], dim=-1)
+
+    def finest(self, features) -> torch.Tensor:
+        return features[0][0]
 
 
 #: Encoder classes by the name used in :class:`ModelConfig`.
