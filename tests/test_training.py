@@ -265,3 +265,88 @@ def test_fpn_with_adaptive_labels_overfits_a_tiny_set(tiny_dataset, tiny_run):
     assert min(ious) >= 0.9, ious
     s_values = [line["s"] for line in metric_lines(run_dir, "train")]
     assert s_values[-1] < s_values[0]  # the labels sharpened as F1 rose
+
+
+def test_depth_guided_run_logs_depth_losses_and_rebuilds_from_its_checkpoint(tiny_dataset, tmp_path):
+    config = tiny_config("optim.epochs=3", "model.depth_head=true", "model.depth_guided=true", "model.depth_layers=2")
+    run_to_completion(train(tiny_dataset, tmp_path / "run", config))
+    lines = metric_lines(tmp_path / "run", "train")
+    depth = [line["depth_l1"] for line in lines]
+    assert all(key in lines[0] for key in ("depth_l1", "layer_bce", "normal_cos"))
+    assert all(0.0 <= value < 1.0 for value in depth)
+    assert min(depth[-4:]) < max(depth[:4])  # the dense head learns
+    model = load_model(tmp_path / "run" / "last.safetensors")
+    assert model.config.depth_head and model.config.depth_guided and model.depth_head is not None
+    # The paper's configuration logs no depth losses.
+    run_to_completion(train(tiny_dataset, tmp_path / "paper", tiny_config("optim.epochs=1")))
+    assert "depth_l1" not in metric_lines(tmp_path / "paper", "train")[0]
+
+
+def test_learning_rate_warms_up_then_decays_to_its_floor():
+    from svr_desktop.training.config import OptimConfig
+    from svr_desktop.training.schedule import learning_rate
+
+    optim = OptimConfig(lr=1e-3, warmup_steps=10, schedule="cosine", min_lr_fraction=0.1)
+    rates = [learning_rate(step, 110, optim) for step in range(110)]
+    assert rates[0] == pytest.approx(1e-4) and rates[9] == pytest.approx(1e-3)
+    assert all(later <= earlier for earlier, later in zip(rates[9:], rates[10:]))
+    assert rates[60] == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5), rel=1e-6)  # halfway down the cosine
+    assert learning_rate(109, 110, optim) == pytest.approx(1e-4, rel=0.01)
+    assert learning_rate(500, 110, optim) == pytest.approx(1e-4)  # past the plan: the floor
+    constant = OptimConfig(lr=1e-3, warmup_steps=0, schedule="constant")
+    assert {learning_rate(step, 50, constant) for step in range(50)} == {1e-3}
+    with pytest.raises(ValueError, match="schedule"):
+        load_config("cpu-small", ["optim.schedule=sometimes"])
+
+
+def test_logged_learning_rate_follows_the_schedule(tiny_dataset, tmp_path):
+    run_to_completion(train(tiny_dataset, tmp_path / "run", tiny_config("optim.epochs=2", "optim.warmup_steps=4")))
+    rates = [line["lr"] for line in metric_lines(tmp_path / "run", "train")]
+    assert rates[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    assert rates[-1] < rates[3]
+
+
+@pytest.mark.parametrize("native,amp,expected", [("1", True, "bfloat16"), ("0", True, "float32"), ("1", False, "float32")])
+def test_cpu_autocast_is_bf16_only_where_native_and_wanted(tiny_dataset, tmp_path, monkeypatch, native, amp, expected):
+    from svr_desktop import devices
+
+    monkeypatch.setenv(devices.CPU_BF16_VARIABLE, native)
+    devices.cpu_has_native_bf16.cache_clear()
+    try:
+        config = tiny_config("optim.epochs=1", f"optim.amp={str(amp).lower()}")
+        run_to_completion(train(tiny_dataset, tmp_path / "run", config))
+        started = metric_lines(tmp_path / "run", "event")[0]
+        assert started["precision"] == expected
+        assert all(line["loss"] >= 0 for line in metric_lines(tmp_path / "run", "train"))
+    finally:
+        monkeypatch.undo()
+        devices.cpu_has_native_bf16.cache_clear()
+
+
+def test_the_trainer_passes_the_data_sets_voxel_resolution_to_the_loss(tiny_dataset, tmp_path, monkeypatch):
+    from svr_desktop.training import trainer
+
+    seen = []
+    real = trainer.label_loss
+
+    def recording(*args, **kwargs):
+        seen.append(args[4] if len(args) > 4 else kwargs.get("voxel_resolution"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "label_loss", recording)
+    run_to_completion(train(tiny_dataset, tmp_path / "run", tiny_config("optim.epochs=1", "labels.mode=sdf")))
+    resolution = load_split(tiny_dataset, "train")[0].voxel_resolution
+    assert seen and set(seen) == {resolution}
+
+
+def test_training_threads_share_the_cores_between_local_processes(monkeypatch):
+    from svr_desktop.devices import threads_per_training_process
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert threads_per_training_process() == 4
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
+    assert threads_per_training_process() == 8
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads_per_training_process() == 3

@@ -7,7 +7,9 @@ import os
 import signal
 from pathlib import Path
 
-from ..devices import pick_device
+import torch
+
+from ..devices import pick_device, threads_per_training_process
 from ..training.config import load_config, preset_names
 from ..training.trainer import train
 from .progress_bar import run_with_progress_bar
@@ -38,6 +40,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError("--resume continues with the run's own config; drop --config/--set")
     config = None if args.resume else load_config(args.config, args.overrides)
     device = pick_device(args.device)
+    torch.set_num_threads(threads_per_training_process())
     requested = []
 
     def request_stop(signum, _frame) -> None:

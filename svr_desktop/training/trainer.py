@@ -1,5 +1,9 @@
 """The training loop (paper section 5.1): Adam, per-mode labels, adaptive s.
 
+Beyond the paper: a warm-up + cosine learning-rate schedule, bfloat16
+autocast where the device runs it natively, and, for models with a layered
+depth head, its dense loss beside the occupancy loss (issue 13).
+
 ``train`` is a progress generator: it yields a :class:`Progress` per step and
 returns a :class:`TrainSummary`.  It writes ``RUN_DIR/config.yaml``,
 ``metrics.jsonl`` (one flushed JSON line at a time), ``last.safetensors``
@@ -26,6 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..data.dataset import ViewDataset
+from ..devices import autocast, autocast_dtype
 from ..files import atomic_write_text
 from ..geometry.labels import AdaptiveS, confusion_counts, f1_from_counts, label_targets, update_interval
 from ..model.images import fit_to_size
@@ -34,8 +39,9 @@ from ..progress import Progress, ProgressGenerator
 from .checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistributedContext
-from .losses import label_loss, predicted_inside
+from .losses import label_loss, layered_depth_loss, predicted_inside
 from .metrics_log import MetricsWriter
+from .schedule import learning_rate
 
 LAST, BEST = "last.safetensors", "best.safetensors"
 
@@ -182,9 +188,16 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.yaml", config.to_yaml())
         metrics = MetricsWriter(run_dir / "metrics.jsonl")
-        metrics.write(kind="event", event="resumed" if resume else "started", step=state.step, epoch=state.epoch, world_size=ctx.world_size, device=str(device))
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and optim.amp)
+        precision = autocast_dtype(device, optim.amp)
+        metrics.write(
+            kind="event", event="resumed" if resume else "started", step=state.step, epoch=state.epoch,
+            world_size=ctx.world_size, device=str(device), threads=torch.get_num_threads(),
+            precision="float32" if precision is None else str(precision).removeprefix("torch."),
+        )
     images_per_step = config.data.batch_size * ctx.world_size
+    total_steps = optim.epochs * len(epoch_batches(len(train_set), config.data.batch_size, config.seed, 0, ctx.rank, ctx.world_size))
+    voxel_resolution = train_set.records[0].voxel_resolution
+    depth_losses = config.model.depth_head
     stopped = None
     elapsed_before = state.elapsed
 
@@ -199,16 +212,29 @@ def train(
             batches = epoch_batches(len(train_set), config.data.batch_size, config.seed, state.epoch, ctx.rank, ctx.world_size)
             train_set.set_epoch(state.epoch)
             loader = DataLoader(train_set, batch_sampler=batches[state.batch_in_epoch :], num_workers=config.data.num_workers)
-            window_start, window_steps, window_loss = time.monotonic(), 0, 0.0
+            window_start, window_steps, window_loss, window_parts = time.monotonic(), 0, 0.0, {}
             for batch in loader:
                 s = current_s()
+                lr = learning_rate(state.step, total_steps, optim)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
                 targets = torch.from_numpy(
-                    label_targets(batch["distance"].numpy(), batch["inside"].numpy(), labels.mode, s, train_set.records[0].voxel_resolution)
+                    label_targets(batch["distance"].numpy(), batch["inside"].numpy(), labels.mode, s, voxel_resolution)
                 ).to(device)
                 images = fit_to_size(batch["image"].to(device), config.model.image_size)
-                with autocast:
-                    output = network(images, batch["points"].to(device), batch["a"].to(device), batch["b"].to(device))
-                loss = label_loss(output.float(), targets, labels.mode, labels.sdf_near_weight)
+                with autocast(device, optim.amp):
+                    output, raw_layers = network(
+                        images, batch["points"].to(device), batch["a"].to(device), batch["b"].to(device), with_layers=True
+                    )
+                loss = label_loss(output.float(), targets, labels.mode, labels.sdf_near_weight, voxel_resolution)
+                if depth_losses:
+                    depth_loss, parts = layered_depth_loss(
+                        raw_layers, *(batch[key].to(device) for key in ("depth_entry", "depth_exit", "depth_count", "depth_normal")),
+                        config.depth.depth_weight, config.depth.valid_weight, config.depth.normal_weight,
+                    )
+                    loss = loss + depth_loss
+                    for key, value in parts.items():
+                        window_parts[key] = window_parts.get(key, 0.0) + value
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if optim.grad_clip > 0:
@@ -225,11 +251,11 @@ def train(
                     now = time.monotonic()
                     metrics.write(
                         kind="train", step=state.step, epoch=state.epoch, loss=window_loss / window_steps,
-                        f1=f1_from_counts(*state.counts), s=s, lr=optim.lr,
+                        f1=f1_from_counts(*state.counts), s=s, lr=lr,
                         images_per_s=window_steps * images_per_step / max(now - window_start, 1e-9),
-                        elapsed=elapsed(),
+                        elapsed=elapsed(), **{key: value / window_steps for key, value in window_parts.items()},
                     )
-                    window_start, window_steps, window_loss = now, 0, 0.0
+                    window_start, window_steps, window_loss, window_parts = now, 0, 0.0, {}
                 yield Progress(f"epoch {state.epoch + 1}/{optim.epochs}", state.batch_in_epoch, len(batches))
 
                 out_of_time = max_minutes is not None and time.monotonic() - session_start > 60 * max_minutes
