@@ -24,6 +24,10 @@ def pick_device(name: str | None = None) -> torch.device:
             raise ValueError(f"unsupported device '{name}' (choose auto, cpu, cuda, cuda:N or mps)")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("CUDA was requested but no CUDA device is available")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"no CUDA device {device.index} (this machine has {torch.cuda.device_count()})")
+        if device.type == "mps" and not _mps_available():
+            raise ValueError("MPS (Apple GPU) was requested but is not available here")
         if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
             # Under torchrun each process takes its own GPU, not all of them GPU 0.
             device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
@@ -31,9 +35,13 @@ def pick_device(name: str | None = None) -> torch.device:
     if torch.cuda.is_available():
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         return torch.device("cuda", local_rank)
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
 def threads_per_training_process() -> int:

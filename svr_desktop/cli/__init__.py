@@ -3,8 +3,9 @@
 Each sub-command lives in its own module and registers itself with
 ``add_parser(subparsers)``; its handler returns an exit code.  Expected
 failures (bad files, bad options) are reported in one line on stderr with
-exit code 2, never as a traceback.  Qt is imported only by the ``gui``
-command.
+exit code 2, never as a traceback: options are checked while parsing
+(:mod:`.options`), files before any heavy work.  Qt is imported only by the
+``gui`` command.
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from . import dataset_commands, evaluate_command, gui_command, mesh_commands, re
 COMMAND_MODULES = (reconstruct_command, mesh_commands, dataset_commands, train_command, evaluate_command, gui_command)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, except that a usage error is one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="svr-desktop",
         description="Single-photo 3D reconstruction of industrial parts: "
         "photo in, watertight CAD mesh out.",
@@ -34,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version or a usage error, already printed
+        return int(done.code or 0)
     if args.command is None:
         parser.print_help()
         return 0

@@ -10,7 +10,14 @@ from pathlib import Path
 from ..data.builder import BuildConfig, build_dataset
 from ..geometry.sampling import SamplingConfig
 from ..progress import Progress, run_to_completion
+from .options import integer, seed
 from .progress_bar import run_with_progress_bar
+
+#: Most training points of one kind per shape (the paper's are 10,000 in all).
+MAX_POINTS = 1_000_000
+
+#: More worker processes than cores only add memory.
+CORES = max(1, os.cpu_count() or 1)
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -25,16 +32,16 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "resumes an interrupted build.",
     )
     build.add_argument("--out", type=Path, required=True, help="data-set folder")
-    build.add_argument("--shapes", type=int, default=None, help="number of shapes (default: 100, or every mesh with --meshes)")
-    build.add_argument("--views", type=int, default=4, help="rendered views per shape (default 4)")
-    build.add_argument("--seed", type=int, default=0)
-    build.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1), help="processes (default: all cores)")
+    build.add_argument("--shapes", type=integer(1, 1_000_000), default=None, help="number of shapes (default: 100, or every mesh with --meshes)")
+    build.add_argument("--views", type=integer(1, 100), default=4, help="rendered views per shape (default 4)")
+    build.add_argument("--seed", type=seed, default=0)
+    build.add_argument("--workers", type=integer(1, CORES), default=CORES, help=f"processes, at most one per core (default: all {CORES} cores)")
     build.add_argument("--meshes", type=Path, default=None, help="use the mesh files of this folder instead of generated parts")
-    build.add_argument("--image-size", type=int, default=224, help="image side in pixels (default 224)")
-    build.add_argument("--depth-size", type=int, default=BuildConfig.depth_size, help=f"side of the stored layered-depth maps, best the network's input size (default {BuildConfig.depth_size})")
-    build.add_argument("--depth-layers", type=int, default=BuildConfig.depth_layers, help=f"entry/exit pairs stored per pixel (default {BuildConfig.depth_layers})")
-    build.add_argument("--surface-points", type=int, default=SamplingConfig.surface_points, help=f"training points near the surface per shape (default {SamplingConfig.surface_points}, the paper's)")
-    build.add_argument("--uniform-points", type=int, default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
+    build.add_argument("--image-size", type=integer(32, 2048), default=224, help="image side in pixels (default 224)")
+    build.add_argument("--depth-size", type=integer(8, 1024), default=BuildConfig.depth_size, help=f"side of the stored layered-depth maps, best the network's input size (default {BuildConfig.depth_size})")
+    build.add_argument("--depth-layers", type=integer(1, 8), default=BuildConfig.depth_layers, help=f"entry/exit pairs stored per pixel (default {BuildConfig.depth_layers})")
+    build.add_argument("--surface-points", type=integer(1, MAX_POINTS), default=SamplingConfig.surface_points, help=f"training points near the surface per shape (default {SamplingConfig.surface_points}, the paper's)")
+    build.add_argument("--uniform-points", type=integer(1, MAX_POINTS), default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
     build.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
     build.set_defaults(handler=run_build)
 

@@ -6,19 +6,19 @@ import argparse
 import time
 from pathlib import Path
 
+from ..data.builder import SPLITS
+from ..data.sources import MeshFolderSource
+from ..devices import pick_device
 from ..evaluation.evaluate import EvaluationSettings, holds_report, run_evaluation, sampled_metrics
 from ..evaluation.report import json_line, text_table
 from ..evaluation.views import dataset_views, render_mesh_folder
 from ..geometry.metrics import EMD_POINTS, IOU_POINTS
 from ..inference.reconstructor import Reconstructor
+from .options import GRID_RESOLUTIONS, integer, seed
 from .progress_bar import run_with_progress_bar
 
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+#: Most sample points per metric and mesh (each costs a field query or a distance).
+MAX_SAMPLES = 10_000_000
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -35,16 +35,16 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--data", type=Path, help="data-set folder: evaluate its stored views of --split")
     source.add_argument("--meshes", type=Path, help="folder of mesh files: render each with the data-set renderer, then evaluate")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
-    parser.add_argument("--split", default="test", help="data-set split (default test)")
-    parser.add_argument("--views", type=positive_int, default=None, help="views per shape (default: every stored view for --data, 1 for --meshes)")
-    parser.add_argument("--shapes", type=positive_int, default=None, help="evaluate only the first N shapes")
-    parser.add_argument("--resolution", type=positive_int, default=128, help="effective grid resolution of the reconstruction (default 128, "
-                        "for speed; the paper and the reconstruct command use 256)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the mesh renders (--meshes) and of the metric sampling (default 0)")
-    parser.add_argument("--metric-points", type=positive_int, default=IOU_POINTS,
+    parser.add_argument("--split", default="test", choices=SPLITS, help="data-set split (default test)")
+    parser.add_argument("--views", type=integer(1, 100), default=None, help="views per shape (default: every stored view for --data, 1 for --meshes)")
+    parser.add_argument("--shapes", type=integer(1), default=None, help="evaluate only the first N shapes")
+    parser.add_argument("--resolution", type=int, choices=GRID_RESOLUTIONS, default=128, help="effective grid resolution of the reconstruction "
+                        "(default 128, for speed; the paper and the reconstruct command use 256)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the mesh renders (--meshes) and of the metric sampling (default 0)")
+    parser.add_argument("--metric-points", type=integer(1, MAX_SAMPLES), default=IOU_POINTS,
                         help=f"uniform points for IoU and surface points per mesh for CD/F-score/NC, at most {EMD_POINTS:,} for EMD "
                         f"(default {IOU_POINTS:,}, DESIGN.md 3)")
-    parser.add_argument("--edge-samples", type=positive_int, default=None,
+    parser.add_argument("--edge-samples", type=integer(1, MAX_SAMPLES), default=None,
                         help="dense surface samples per mesh for ECD's edge detection (default: scaled with the area, DESIGN.md 3)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
     parser.add_argument("--save-meshes", action="store_true", help="also write every prediction to OUT/predictions/*.ply (view frame)")
@@ -57,13 +57,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if holds_report(args.out) and not args.force:
         raise FileExistsError(f"{args.out} already holds an evaluation report (use --force to replace it)")
     start = time.perf_counter()
-    reconstructor = Reconstructor.from_checkpoint(args.checkpoint, args.device)
+    device = pick_device(args.device)
     facts = [("checkpoint", str(args.checkpoint))]
     skipped: list[str] = []
+    # The inputs are checked before the model loads.
     if args.data is not None:
         views = dataset_views(args.data, args.split, args.views, args.shapes)
         facts.append(("inputs", f"data set {args.data}, split '{args.split}': stored renders with their a, b"))
     else:
+        MeshFolderSource(args.meshes)  # refuses a missing folder or one without mesh files
+    reconstructor = Reconstructor.from_checkpoint(args.checkpoint, device)
+    if args.meshes is not None:
         rendered = run_with_progress_bar(
             render_mesh_folder(args.meshes, args.views or 1, args.seed, reconstructor.image_size, args.shapes), quiet=args.quiet
         )

@@ -12,6 +12,7 @@ from ..geometry.frames import normalization_of, normalize_mesh
 from ..geometry.mesh_io import MESH_EXTENSIONS, load_mesh
 from ..geometry.metrics import MeshComparison, compare_meshes
 from ..geometry.remesh import remesh_watertight
+from .options import GRID_RESOLUTIONS, seed
 from .progress_bar import run_with_progress_bar
 
 
@@ -26,7 +27,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("reference", type=Path, help="ground-truth mesh (STL/OBJ/PLY/OFF/GLB)")
     compare.add_argument("candidate", type=Path, help="mesh to evaluate")
     compare.add_argument("--no-normalize", action="store_true", help="meshes already share a normalized frame")
-    compare.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    compare.add_argument("--seed", type=seed, default=0, help="sampling seed (default 0)")
     compare.add_argument("--json", action="store_true", help="also print the values as one JSON line")
     compare.set_defaults(handler=run_compare)
 
@@ -39,7 +40,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     remesh.add_argument("mesh", type=Path)
     remesh.add_argument("--out", type=Path, required=True, help="output file; format from the extension")
-    remesh.add_argument("--resolution", type=int, default=256, help="effective grid resolution (default 256)")
+    remesh.add_argument("--resolution", type=int, choices=GRID_RESOLUTIONS, default=256, help="effective grid resolution (default 256)")
     remesh.add_argument("--compare", action="store_true", help="print metrics of the result against the input")
     remesh.add_argument("--force", action="store_true", help="replace OUT if it exists")
     remesh.set_defaults(handler=run_remesh)

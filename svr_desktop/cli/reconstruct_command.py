@@ -6,11 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
+from ..devices import pick_device
 from ..inference.export import DIMENSIONS, EXPORT_EXTENSIONS, ExportUnits, export_format, export_mesh
+from ..inference.postprocess import MIN_FACE_BUDGET
 from ..inference.preprocess import PhotoError
 from ..inference.reconstructor import Reconstructor
 from ..paths import default_model_path
+from ..training.checkpoint import model_from_checkpoint, read_checkpoint
+from .options import GRID_RESOLUTIONS, integer, number, positive
 from .progress_bar import run_with_progress_bar
+
+#: Largest real size: a kilometre (larger sizes overflow an STL's float32 coordinates long before they make sense).
+MAX_SIZE_MM = 1e6
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -23,30 +32,32 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     parser.add_argument("--out", type=Path, required=True, help="output mesh file, or folder for several images")
     parser.add_argument("--checkpoint", type=Path, default=None, help="model checkpoint (default: the shipped model)")
-    parser.add_argument("--a", type=float, default=None, help="projection scale along x (default: from the silhouette)")
-    parser.add_argument("--b", type=float, default=None, help="projection scale along y (default: from the silhouette)")
-    parser.add_argument("--resolution", type=int, default=256, help="effective grid resolution (default 256)")
-    parser.add_argument("--threshold", type=float, default=None, help="iso-level (default 0.5, or 0 for SDF models)")
+    parser.add_argument("--a", type=positive, default=None, help="projection scale along x (default: from the silhouette)")
+    parser.add_argument("--b", type=positive, default=None, help="projection scale along y (default: from the silhouette)")
+    parser.add_argument("--resolution", type=int, choices=GRID_RESOLUTIONS, default=256, help="effective grid resolution (default 256)")
+    parser.add_argument("--threshold", type=number(-1.0, 1.0), default=None,
+                        help="iso-level: an occupancy probability in (0, 1), default 0.5; for SDF models a signed distance, default 0")
     parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
     parser.add_argument("--background", default="auto", choices=("auto", "alpha", "grabcut", "off"), help="background removal (default auto)")
-    parser.add_argument("--size-mm", type=float, default=None, help="real size of --dimension in mm: write millimetres")
+    parser.add_argument("--size-mm", type=number(0.0, MAX_SIZE_MM, low_included=False), default=None,
+                        help="real size of --dimension in mm: write millimetres")
     parser.add_argument("--dimension", default="longest", choices=DIMENSIONS, help="which extent --size-mm measures (default longest)")
-    parser.add_argument("--faces", type=int, default=None, help="decimate to about this many faces")
+    parser.add_argument("--faces", type=integer(MIN_FACE_BUDGET), default=None, help="decimate to about this many faces")
     parser.add_argument("--format", default="stl", choices=EXPORT_EXTENSIONS, help="format when --out is a folder")
     parser.add_argument("--force", action="store_true", help="replace existing output files")
     parser.set_defaults(handler=run_reconstruct)
 
 
 def _outputs(args: argparse.Namespace) -> list[Path]:
-    """One output path per image, checked before any work starts."""
-    is_file = args.out.suffix != "" and not args.out.is_dir()
-    if is_file:
+    """One output path per image, checked before any work starts (the folder is made once the model has loaded)."""
+    if _names_a_file(args.out):
         if len(args.images) > 1:
             raise ValueError(f"{args.out}: several images need a folder for --out")
         export_format(args.out)
         outputs = [args.out]
+    elif args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"{args.out}: a file, not a folder for the meshes (give a name with a mesh extension)")
     else:
-        args.out.mkdir(parents=True, exist_ok=True)
         outputs = [args.out / f"{image.stem}.{args.format}" for image in args.images]
     if len(set(outputs)) != len(outputs):
         raise ValueError("two images have the same name; reconstruct them into different folders")
@@ -57,13 +68,29 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
     return outputs
 
 
+def _names_a_file(out: Path) -> bool:
+    """``--out`` names a mesh file: it has an extension and is not an existing folder."""
+    return out.suffix != "" and not out.is_dir()
+
+
+def _load(path: Path, device: torch.device, threshold: float | None) -> Reconstructor:
+    """The checkpoint's reconstructor, once its stored config has shown that ``threshold`` fits its field."""
+    checkpoint = read_checkpoint(path)
+    label_mode = checkpoint.config.labels.mode
+    if threshold is not None and label_mode != "sdf" and not 0.0 < threshold < 1.0:
+        raise ValueError(f"--threshold {threshold:g}: {path} predicts occupancy probabilities; use a level in (0, 1)")
+    return Reconstructor(model_from_checkpoint(checkpoint, path), label_mode, device)
+
+
 def run_reconstruct(args: argparse.Namespace) -> int:
     checkpoint = args.checkpoint or default_model_path()
     if args.checkpoint is None and not checkpoint.exists():
         raise ValueError(f"no default model at {checkpoint} yet; pass --checkpoint with a trained model (svr-desktop train)")
     outputs = _outputs(args)
-    units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm else ExportUnits.normalized()
-    reconstructor = Reconstructor.from_checkpoint(checkpoint, args.device)
+    units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm is not None else ExportUnits.normalized()
+    reconstructor = _load(checkpoint, pick_device(args.device), args.threshold)
+    if not _names_a_file(args.out):
+        args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
     for image, output in zip(args.images, outputs):
         try:
@@ -78,7 +105,8 @@ def run_reconstruct(args: argparse.Namespace) -> int:
             report = export_mesh(mesh, output, units=units, overwrite=args.force)
         except (PhotoError, ValueError, OSError) as exc:
             failures += 1
-            print(f"{image}: error: {exc}", file=sys.stderr)
+            # Photo errors name their file already.
+            print(f"{image}: error: {str(exc).removeprefix(f'{image}: ')}", file=sys.stderr)
             continue
         print(
             f"{image} -> {report.path}: {report.faces} faces, watertight={stats.watertight}, "

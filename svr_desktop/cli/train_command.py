@@ -9,9 +9,11 @@ from pathlib import Path
 
 import torch
 
+from ..data.dataset import load_manifest
 from ..devices import pick_device, threads_per_training_process
 from ..training.config import load_config, preset_names
 from ..training.trainer import train
+from .options import number
 from .progress_bar import run_with_progress_bar
 
 
@@ -29,7 +31,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", default=None, help=f"preset ({', '.join(preset_names())}) or YAML file (default cpu-small)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. optim.epochs=5 (repeatable)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    parser.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this many minutes")
+    parser.add_argument("--max-minutes", type=number(0.0), default=None, help="stop (with a checkpoint) after this many minutes")
     parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, ...")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run_train)
@@ -40,6 +42,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError("--resume continues with the run's own config; drop --config/--set")
     config = None if args.resume else load_config(args.config, args.overrides)
     device = pick_device(args.device)
+    load_manifest(args.data)  # a missing or broken data set is refused before the model is built
     torch.set_num_threads(threads_per_training_process())
     requested = []
 

@@ -20,10 +20,40 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import StrictInt, StrictStr, TypeAdapter, ValidationError
 from torch.utils.data import Dataset
+from typing_extensions import NotRequired, TypedDict  # pydantic needs these on Python < 3.12
 
+from ..validation import describe
 from .builder import DATASET_FORMAT, SPLITS
 from .shards import ShapeRecord, read_shard
+
+
+class _Shard(TypedDict):
+    file: StrictStr
+    shapes: list[StrictStr]
+
+
+class _Splits(TypedDict):
+    train: list[StrictStr]
+    val: list[StrictStr]
+    test: list[StrictStr]
+
+
+class _BuildSettings(TypedDict, total=False):
+    meshes: StrictStr | None
+
+
+class _Manifest(TypedDict):
+    """What readers of a manifest rely on (the builder writes more)."""
+
+    format: StrictInt
+    splits: _Splits
+    shards: list[_Shard]
+    config: NotRequired[_BuildSettings]
+
+
+_MANIFEST = TypeAdapter(_Manifest)
 
 
 def load_manifest(root: str | Path) -> dict:
@@ -35,9 +65,13 @@ def load_manifest(root: str | Path) -> dict:
         raise ValueError(f"{root}: no manifest.json; build a data set there first (svr-desktop dataset build)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: unreadable data-set manifest ({exc})") from exc
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("splits"), dict) or not isinstance(manifest.get("shards"), list):
-        raise ValueError(f"{path}: not a data-set manifest (no splits or shards)")
-    if manifest.get("format") != DATASET_FORMAT:
+    except RecursionError:
+        raise ValueError(f"{path}: unreadable data-set manifest (nested too deeply)") from None
+    try:
+        _MANIFEST.validate_python(manifest)
+    except ValidationError as exc:
+        raise ValueError(f"{path}: not a data-set manifest ({describe(exc, root='manifest')})") from None
+    if manifest["format"] != DATASET_FORMAT:
         raise ValueError(
             f"{root}: data-set format {manifest.get('format')} is older than format {DATASET_FORMAT} "
             "(which adds layered depth); rebuild it with the same 'svr-desktop dataset build' command into a new folder"

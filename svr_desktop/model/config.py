@@ -1,23 +1,44 @@
-"""The typed model configuration that every checkpoint carries.
+"""The typed model configuration that every checkpoint carries, and its size bound.
 
 ``dataclasses.asdict(config)`` is plain JSON / YAML and ``ModelConfig(**d)``
 rebuilds it (lists come back as tuples), so a checkpoint can always rebuild
-its own network without unpickling anything (DESIGN.md section 4).
+its own network without unpickling anything (DESIGN.md section 4).  The
+fields are checked by a pydantic schema (types and ranges) and, before any
+weight is allocated, the size of the network they describe is measured on
+torch's ``meta`` device: a config asking for terabytes is refused with a
+message, not by the allocator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from typing import Annotated
+
+import torch
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic.dataclasses import dataclass
 
 from svr_desktop.model.encoders import ENCODERS
+from svr_desktop.validation import SCHEMA
 
 #: Feature maps must tile the image exactly (C5 has stride 32) so that the
 #: normalized coordinates of :mod:`projection` mean the same place on every
 #: level.
 IMAGE_SIZE_MULTIPLE = 32
 
+#: At most this many parameters: 600 MB of float32 weights, ten times the
+#: paper's network (14.5 M).
+MAX_PARAMETERS = 150_000_000
 
-@dataclass(frozen=True)
+#: At most this many activations per input image in the encoder (1 GiB of
+#: float32, about 25 times the paper's network at 224 px), which is what a
+#: forward pass must hold and a training step keeps for the backward pass.
+MAX_ACTIVATIONS_PER_IMAGE = 256 * 2**20
+
+HiddenSize = Annotated[StrictInt, Field(ge=1, le=4096)]
+
+
+@dataclass(frozen=True, config=SCHEMA)
 class ModelConfig:
     """Shape of the network: backbone width, encoder variant and decoder.
 
@@ -37,70 +58,78 @@ class ModelConfig:
       0 is the paper's raw ``p``.
     * ``input_norm``: batch-normalize the decoder input ``concat(z, point)``
       so that the point's few channels are not drowned by ``z``.
+
+    ``point_frequencies`` and ``input_norm`` are our addition to the paper
+    (DESIGN.md 1): with raw xyz and no input normalization the point enters
+    with ~1/1000 of the image features' variance and a small model learns
+    depth very slowly.  So are the depth-guided parts (issue 13,
+    docs/method.md), all off in the paper's configuration:
+
     * ``depth_head``: add the dense layered-depth head on the finest feature
-      map (trained with the data set's layered depth; issue 13).
+      map (trained with the data set's layered depth).
     * ``depth_guided``: feed the decoder, at each point, the layers the head
       predicts at its pixel relative to the point's depth (needs
       ``depth_head``).
     * ``depth_layers``: entry/exit pairs the head predicts.
 
-    The last two are our addition to the paper (DESIGN.md 1): with raw xyz
-    and no input normalization the point enters with ~1/1000 of the image
-    features' variance and a small model learns depth very slowly.
+    Each size has a range (far above the presets) and together they must
+    stay within :data:`MAX_PARAMETERS` and :data:`MAX_ACTIVATIONS_PER_IMAGE`.
     """
 
-    encoder: str = "fpn"
-    width: int = 64
-    fpn_channels: int = 256
-    global_features: int = 256
-    decoder_hidden: tuple[int, int, int, int] = (512, 256, 128, 64)
-    leaky_slope: float = 0.2
-    image_size: int = 224
-    point_frequencies: int = 6
-    input_norm: bool = True
-    depth_head: bool = False
-    depth_guided: bool = False
-    depth_layers: int = 2
+    encoder: StrictStr = "fpn"
+    width: StrictInt = Field(64, ge=1, le=512)
+    fpn_channels: StrictInt = Field(256, ge=1, le=4096)
+    global_features: StrictInt = Field(256, ge=1, le=4096)
+    decoder_hidden: tuple[HiddenSize, HiddenSize, HiddenSize, HiddenSize] = (512, 256, 128, 64)
+    leaky_slope: StrictFloat = Field(0.2, ge=0.0, lt=1.0)
+    image_size: StrictInt = Field(224, ge=IMAGE_SIZE_MULTIPLE, le=2048, multiple_of=IMAGE_SIZE_MULTIPLE)
+    point_frequencies: StrictInt = Field(6, ge=0, le=16)
+    input_norm: StrictBool = True
+    depth_head: StrictBool = False
+    depth_guided: StrictBool = False
+    depth_layers: StrictInt = Field(2, ge=1, le=8)
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
-            raise ValueError(
-                f"unknown encoder {self.encoder!r}; valid encoders: {', '.join(ENCODERS)}"
-            )
-        for name in ("width", "fpn_channels", "global_features"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        hidden = tuple(self.decoder_hidden)
-        if len(hidden) != 4 or not all(_is_int(h) and h >= 1 for h in hidden):
-            raise ValueError(
-                f"decoder_hidden must be 4 positive integers (the decoder has five "
-                f"linear layers), got {self.decoder_hidden!r}"
-            )
-        object.__setattr__(self, "decoder_hidden", hidden)  # JSON lists -> tuple
-        if not _is_int(self.point_frequencies) or not 0 <= self.point_frequencies <= 16:
-            raise ValueError(f"point_frequencies must be an integer in [0, 16], got {self.point_frequencies!r}")
-        for name in ("input_norm", "depth_head", "depth_guided"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if not _is_int(self.depth_layers) or not 1 <= self.depth_layers <= 8:
-            raise ValueError(f"depth_layers must be an integer in [1, 8], got {self.depth_layers!r}")
+            raise ValueError(f"unknown encoder {self.encoder!r}; valid encoders: {', '.join(ENCODERS)}")
         if self.depth_guided and not self.depth_head:
             raise ValueError("depth_guided needs depth_head: the decoder reads the layers the head predicts")
         if self.depth_head and self.encoder == "global":
             raise ValueError("depth_head needs a local encoder (multilevel, fpn, fpn_global), not 'global'")
-        if not 0.0 <= float(self.leaky_slope) < 1.0:
-            raise ValueError(f"leaky_slope must lie in [0, 1), got {self.leaky_slope!r}")
-        if (
-            not _is_int(self.image_size)
-            or self.image_size < IMAGE_SIZE_MULTIPLE
-            or self.image_size % IMAGE_SIZE_MULTIPLE
-        ):
+        parameters, activations = model_size(self)
+        if parameters > MAX_PARAMETERS:
+            raise ValueError(f"the model would have {parameters:,} parameters (at most {MAX_PARAMETERS:,})")
+        if activations > MAX_ACTIVATIONS_PER_IMAGE:
             raise ValueError(
-                f"image_size must be a positive multiple of {IMAGE_SIZE_MULTIPLE}, "
-                f"got {self.image_size!r}"
+                f"the model would hold {activations:,} activations per image "
+                f"(at most {MAX_ACTIVATIONS_PER_IMAGE:,}); use a smaller image_size or width"
             )
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+@functools.lru_cache(maxsize=32)
+def model_size(config: ModelConfig) -> tuple[int, int]:
+    """(parameters, encoder activations per image) of the network ``config`` describes.
+
+    The network is built and run on one image on torch's ``meta`` device,
+    where tensors have shapes but no storage: exact, allocation-free and a
+    few tens of milliseconds (remembered for the last configs, which are
+    rebuilt often: every preset load, every checkpoint read).  Activations
+    count every layer's output.
+    """
+    from svr_desktop.model.network import get_model  # network builds on this module
+
+    outputs: list[int] = []
+    with torch.device("meta"), torch.no_grad():
+        model = get_model(config)
+        for module in model.modules():
+            if not any(module.children()):
+                module.register_forward_hook(lambda _module, _inputs, output: outputs.append(_elements(output)))
+        model.encode(torch.empty(1, 3, config.image_size, config.image_size))
+    return sum(p.numel() for p in model.parameters()), sum(outputs)
+
+
+def _elements(output) -> int:
+    """Elements of a layer's output: one tensor, or tensors in (nested) tuples."""
+    if isinstance(output, torch.Tensor):
+        return output.numel()
+    return sum(_elements(item) for item in output) if isinstance(output, (tuple, list)) else 0

@@ -93,6 +93,8 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         meta = json.loads(header.get("__metadata__", {}).get("svr_desktop", "null"))
     except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated or another format: {exc})") from exc
+    except RecursionError:
+        raise CheckpointError(f"{path}: not a readable checkpoint (its metadata is nested too deeply)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: a safetensors file, but not an SVR Desktop checkpoint")
     if meta.get("version") != VERSION:

@@ -3,96 +3,103 @@
 A run's configuration is one :class:`TrainConfig`; it is resolved once (preset
 or file, then overrides), written into the run folder and into every
 checkpoint, so any checkpoint rebuilds its own model and any run can be
-repeated.
+repeated.  The sections are pydantic dataclasses: every value is checked for
+its type and range when the config is built, so a bad file, override or
+stored checkpoint config is refused with one line before any work starts.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, field
 from pathlib import Path
 
 import yaml
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from ..geometry.labels import LABEL_MODES
 from ..model.config import ModelConfig
+from ..validation import SCHEMA, describe, kind_of
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
+#: At most this many training points per step and process (12 times the
+#: paper's 32 views x 10,000 points): each costs a decoder pass.
+MAX_POINTS_PER_STEP = 4_000_000
 
-@dataclass
+
+@dataclass(config=SCHEMA)
 class DataConfig:
-    points_per_view: int = 2048  # training points drawn per view and step
-    batch_size: int = 16  # views per step (per process under DDP)
-    num_workers: int = 0  # DataLoader worker processes
-    val_views_per_shape: int = 1  # views of each validation shape scored per epoch
+    points_per_view: StrictInt = Field(2048, ge=1, le=1_000_000)  # training points drawn per view and step
+    batch_size: StrictInt = Field(16, ge=1, le=4096)  # views per step (per process under DDP)
+    num_workers: StrictInt = Field(0, ge=0, le=256)  # DataLoader worker processes
+    val_views_per_shape: StrictInt = Field(1, ge=1, le=1024)  # views of each validation shape scored per epoch
+
+    def __post_init__(self) -> None:
+        if self.points_per_view * self.batch_size > MAX_POINTS_PER_STEP:
+            raise ValueError(
+                f"points_per_view x batch_size = {self.points_per_view * self.batch_size:,} "
+                f"training points per step (at most {MAX_POINTS_PER_STEP:,})"
+            )
 
 
-@dataclass
+@dataclass(config=SCHEMA)
 class LabelConfig:
-    mode: str = "adaptive"  # binary | fixed | adaptive | sdf
-    fixed_s: float = 0.5  # s of the 'fixed' mode
-    lam: float = 1.5  # lambda of s = 1 - lambda * F1
-    s_min: float = 0.05
-    s_max: float = 0.95
-    update_fraction: float = 0.2  # s is updated every this fraction of the epochs (paper: 10 of 50)
-    sdf_near_weight: float = 4.0  # 'sdf' mode: L1 weight of points within d* of the surface
+    mode: StrictStr = "adaptive"  # binary | fixed | adaptive | sdf
+    fixed_s: StrictFloat = Field(0.5, gt=0.0, lt=1.0)  # s of the 'fixed' mode
+    lam: StrictFloat = Field(1.5, gt=0.0, le=100.0)  # lambda of s = 1 - lambda * F1
+    s_min: StrictFloat = Field(0.05, gt=0.0, lt=1.0)
+    s_max: StrictFloat = Field(0.95, gt=0.0, lt=1.0)
+    update_fraction: StrictFloat = Field(0.2, gt=0.0, le=1.0)  # s is updated every this fraction of the epochs (paper: 10 of 50)
+    sdf_near_weight: StrictFloat = Field(4.0, ge=0.0, le=1e6)  # 'sdf' mode: L1 weight of points within d* of the surface
 
     def __post_init__(self) -> None:
         if self.mode not in LABEL_MODES:
             raise ValueError(f"unknown label mode '{self.mode}' (choose from {', '.join(LABEL_MODES)})")
-        if not 0.0 < self.fixed_s < 1.0:
-            raise ValueError("labels.fixed_s must lie in (0, 1)")
+        if self.s_min > self.s_max:
+            raise ValueError(f"s_min ({self.s_min}) must not exceed s_max ({self.s_max})")
 
 
-@dataclass
+@dataclass(config=SCHEMA)
 class DepthLossConfig:
     """Weights of the layered-depth head's losses against the occupancy loss (models with ``depth_head``)."""
 
-    depth_weight: float = 10.0  # L1 on layer depths (view-frame units: 0.1 of the cube weighs 1)
-    valid_weight: float = 1.0  # BCE on which layers exist
-    normal_weight: float = 0.5  # 1 - cos between first-hit normals
-
-    def __post_init__(self) -> None:
-        for name in ("depth_weight", "valid_weight", "normal_weight"):
-            if not 0.0 <= getattr(self, name) < float("inf"):
-                raise ValueError(f"depth.{name} must be a finite number >= 0")
+    depth_weight: StrictFloat = Field(10.0, ge=0.0, le=1e6)  # L1 on layer depths (view-frame units: 0.1 of the cube weighs 1)
+    valid_weight: StrictFloat = Field(1.0, ge=0.0, le=1e6)  # BCE on which layers exist
+    normal_weight: StrictFloat = Field(0.5, ge=0.0, le=1e6)  # 1 - cos between first-hit normals
 
 
 SCHEDULES = ("constant", "cosine")
 
 
-@dataclass
+@dataclass(config=SCHEMA)
 class OptimConfig:
-    lr: float = 1e-4  # Adam, as in the paper
-    epochs: int = 50
-    grad_clip: float = 1.0  # max gradient norm; 0 disables clipping
+    lr: StrictFloat = Field(1e-4, gt=0.0, le=10.0)  # Adam, as in the paper
+    epochs: StrictInt = Field(50, ge=1, le=100_000)
+    grad_clip: StrictFloat = Field(1.0, ge=0.0)  # max gradient norm; 0 disables clipping
     # bfloat16 autocast: on CUDA, and on CPUs with native bf16 (AVX512-BF16 or
     # AMX; 1.7x faster per step, same loss curve); other CPUs train in float32.
-    amp: bool = True
-    schedule: str = "cosine"  # constant | cosine (decay to min_lr_fraction * lr at the last step)
-    warmup_steps: int = 100  # linear warm-up from 0 to lr
-    min_lr_fraction: float = 0.05
+    amp: StrictBool = True
+    schedule: StrictStr = "cosine"  # constant | cosine (decay to min_lr_fraction * lr at the last step)
+    warmup_steps: StrictInt = Field(100, ge=0, le=10_000_000)  # linear warm-up from 0 to lr
+    min_lr_fraction: StrictFloat = Field(0.05, ge=0.0, le=1.0)
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown optim.schedule '{self.schedule}' (choose from {', '.join(SCHEDULES)})")
-        if not 0.0 <= self.min_lr_fraction <= 1.0:
-            raise ValueError("optim.min_lr_fraction must lie in [0, 1]")
-        if self.warmup_steps < 0:
-            raise ValueError("optim.warmup_steps must be >= 0")
+            raise ValueError(f"unknown schedule '{self.schedule}' (choose from {', '.join(SCHEDULES)})")
 
 
-@dataclass
+@dataclass(config=SCHEMA)
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     labels: LabelConfig = field(default_factory=LabelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     depth: DepthLossConfig = field(default_factory=DepthLossConfig)
-    seed: int = 0
-    log_every: int = 10  # steps between metric lines
-    checkpoint_minutes: float = 5.0  # wall time between 'last' checkpoints inside an epoch
+    seed: StrictInt = Field(0, ge=0, le=2**32 - 1)  # numpy seeds must be non-negative
+    log_every: StrictInt = Field(10, ge=1)  # steps between metric lines
+    checkpoint_minutes: StrictFloat = Field(5.0, gt=0.0)  # wall time between 'last' checkpoints inside an epoch
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -101,43 +108,30 @@ class TrainConfig:
         return yaml.safe_dump(self.as_dict(), sort_keys=False)
 
 
-_SECTIONS = {"model": ModelConfig, "data": DataConfig, "labels": LabelConfig, "optim": OptimConfig, "depth": DepthLossConfig}
+_TRAIN_CONFIG = TypeAdapter(TrainConfig)
+_SECTIONS = ("model", "data", "labels", "optim", "depth")
 
 
-def config_from_dict(values: dict) -> TrainConfig:
-    """Build a config from nested dicts; unknown keys are errors, missing ones default."""
-    values = dict(values or {})
-    unknown = set(values) - set(_SECTIONS) - {f.name for f in dataclasses.fields(TrainConfig)}
-    if unknown:
-        raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
-    kwargs = {}
-    for name, value in values.items():
-        section = _SECTIONS.get(name)
-        if section is None:
-            kwargs[name] = value
-            continue
-        defaults = {f.name: getattr(section(), f.name) for f in dataclasses.fields(section)}
-        bad = set(value or {}) - set(defaults)
-        if bad:
-            raise ValueError(f"unknown keys in '{name}': {', '.join(sorted(bad))}")
-        kwargs[name] = section(**{k: _coerce(f"{name}.{k}", v, defaults[k]) for k, v in (value or {}).items()})
-    return TrainConfig(**kwargs)
+def config_from_dict(values: dict | None) -> TrainConfig:
+    """Build a config from nested dicts; unknown keys and bad values are errors (one line), missing ones default.
 
-
-def _coerce(key: str, value, default):
-    """Give YAML values the type of the field's default (YAML 1.1 reads ``1e-3`` as text)."""
+    An empty section (``model:`` with nothing under it reads as None) means its defaults.
+    """
+    if isinstance(values, dict):
+        values = {key: value for key, value in values.items() if not (key in _SECTIONS and value is None)}
     try:
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ValueError
-            return value
-        if isinstance(default, float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(default, tuple) and isinstance(value, list):
-            return tuple(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key}: expected a {type(default).__name__}, got {value!r}") from None
-    return value
+        return _TRAIN_CONFIG.validate_python({} if values is None else values)
+    except ValidationError as exc:
+        raise ValueError(describe(exc)) from None
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as PyYAML reads it, except that ``1e-3`` is a number, as in YAML 1.2 (1.1 wants ``1.0e-3``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)[eE][-+]?\d+$"), list("-+.0123456789")
+)
 
 
 def preset_names() -> list[str]:
@@ -152,17 +146,43 @@ def load_config(source: str | Path | None = None, overrides: list[str] = ()) -> 
         path = PRESET_DIR / f"{source}.yaml"
         if not path.exists():
             raise ValueError(f"unknown preset '{source}' (presets: {', '.join(preset_names())})")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the config ({exc})") from exc
+    values = _parse_yaml(path.read_bytes, f"{path}: cannot read the config")
+    values = {} if values is None else values
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a config is a mapping of sections (model:, data:, ...), not {kind_of(values)}")
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"override '{item}' is not of the form section.key=value")
-        target = values
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = yaml.safe_load(raw)
-    return config_from_dict(values)
+        _apply_override(values, item)
+    try:
+        return config_from_dict(values)
+    except ValueError as exc:
+        raise ValueError(f"config '{source}': {exc}") from None
+
+
+def _apply_override(values: dict, item: str) -> None:
+    """Set ``section.key=value`` (the value read as YAML) in ``values``."""
+    key, sep, raw = item.partition("=")
+    parts = key.strip().split(".")
+    if not sep or not all(parts):
+        raise ValueError(f"override '{item}' is not of the form section.key=value")
+    if not raw.strip():
+        raise ValueError(f"override '{item}' has no value")
+    target = values
+    for depth, parent in enumerate(parts[:-1]):
+        if target.get(parent) is None:
+            target[parent] = {}
+        target = target[parent]
+        if not isinstance(target, dict):
+            raise ValueError(f"override '{item}': '{'.'.join(parts[: depth + 1])}' is a value, not a section with keys")
+    target[parts[-1]] = _parse_yaml(lambda: raw, f"override '{item}': not a YAML value")
+
+
+def _parse_yaml(read, context: str):
+    """``read()``'s text as YAML; problems (unreadable, undecodable, malformed, absurdly nested) as one line."""
+    try:
+        return yaml.load(read(), Loader=_Loader)
+    except OSError as exc:
+        raise ValueError(f"{context} ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{context} ({' '.join(str(exc).split())})") from None
+    except RecursionError:
+        raise ValueError(f"{context} (nested too deeply)") from None
