@@ -165,3 +165,9 @@ def test_empty_or_missing_mesh_folder_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no mesh files"):
         build(tmp_path / "out", shapes=None, meshes=str(tmp_path / "empty"))
+
+
+def test_undecodable_build_settings_are_refused_in_one_line(tmp_path):
+    (tmp_path / "build.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ValueError, match="other settings"):
+        build(tmp_path)

@@ -207,7 +207,7 @@ def config_from_dict(values: dict) -> BuildConfig:
 def _read_sidecar(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
 
 
