@@ -665,10 +665,11 @@ def auto_ab(prepared: PreparedPhoto) -> tuple[float, float]:
     (:attr:`PreparedPhoto.fill_fraction`), so the image is ``1 / f`` units
     wide, its half-width is ``h = 1 / (2 f)`` and ``a = b = 1 / h = 2 f``:
     ``1 / 0.55`` with the default framing, exactly what training renders
-    had.  When the longest dimension points at the camera the part is
-    smaller than that; the user then lowers ``a`` and ``b`` in the GUI
-    (``a`` stretches the reconstruction along x, ``b`` along y, relative to
-    the depth the network infers).
+    had.  When the longest dimension points at the camera the silhouette's
+    longer side is ``L < 1`` units, so ``a = b = 2 f / L``: the user then
+    raises ``a`` and ``b`` in the GUI (a point lands at ``u = a x``, so a
+    larger ``a`` shrinks the reconstruction along x, ``b`` along y,
+    relative to the depth the network infers).
     """
     a = 2.0 * prepared.fill_fraction
     return a, a
