@@ -3,8 +3,9 @@
 An item holds the view's image, its camera parameters ``a, b``, training
 points already moved into that view's frame (rotation, then the view's
 renormalization) with distances rescaled to the view frame's voxels and the
-inside flags, and (training items) the view's layered depth as float32.  The default collate of ``torch.utils.data.DataLoader`` stacks
-items into batches, since every item of a data set has the same shapes.
+inside flags, and (training items) the view's layered depth as float32.
+The default collate of ``torch.utils.data.DataLoader`` stacks items into
+batches, since every item of a data set has the same shapes.
 
 Points are subsampled per item from a generator seeded by
 ``(seed, epoch, index)``: runs are reproducible, resumable at any epoch, and
@@ -73,8 +74,8 @@ def load_manifest(root: str | Path) -> dict:
         raise ValueError(f"{path}: not a data-set manifest ({describe(exc, root='manifest')})") from None
     if manifest["format"] != DATASET_FORMAT:
         raise ValueError(
-            f"{root}: data-set format {manifest.get('format')} is older than format {DATASET_FORMAT} "
-            "(which adds layered depth); rebuild it with the same 'svr-desktop dataset build' command into a new folder"
+            f"{root}: data-set format {manifest['format']} is not this version's format {DATASET_FORMAT} "
+            "(format 2 added layered depth); rebuild it with the same 'svr-desktop dataset build' command into a new folder"
         )
     return manifest
 
