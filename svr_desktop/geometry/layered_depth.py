@@ -58,10 +58,6 @@ class LayeredDepth:
     def layers(self) -> int:
         return self.entry.shape[0]
 
-    def valid(self) -> np.ndarray:
-        """(K, S, S) bool: layer k exists at the pixel."""
-        return np.arange(self.layers)[:, None, None] < self.count[None]
-
 
 def pixel_centres(size: int, half_width: float) -> np.ndarray:
     """View-frame ``x`` (= ``-y`` of the rows) of the pixel centres, length ``size``."""

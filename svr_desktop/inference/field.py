@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..model.decoder import Decoder
-from ..model.layered_depth_head import guide_features
+from ..model.layered_depth_head import guide_from_bounds, layer_bounds
 from ..model.network import Encoded, SVRNet
 from ..model.projection import project, sample_at
 
@@ -129,7 +129,8 @@ class ImageField:
         guide = None
         if self.model.config.depth_guided:
             layers = sample_at(self.encoded.layers, project(column_points, self.a, self.b))[0]
-            guide = guide_features(layers.index_select(0, column_of_point), xyz[:, 2], self.model.config.depth_layers)
+            bounds = layer_bounds(layers, self.model.config.depth_layers)  # per column, then per point
+            guide = guide_from_bounds(*(bound.index_select(0, column_of_point) for bound in bounds), xyz[:, 2])
         output = self.decoder(column_term.index_select(0, column_of_point), xyz, guide)
         if self.probabilities:
             output = torch.sigmoid(output)

@@ -84,18 +84,30 @@ def guide_channels(layers: int) -> int:
     return 4 * layers
 
 
-def guide_features(sampled: torch.Tensor, z: torch.Tensor, layers: int) -> torch.Tensor:
-    """Relative depth inputs of query points.
+def layer_bounds(sampled: torch.Tensor, layers: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The depth-independent part of the guide: ``(entry, exit, probability)``, each (..., K).
 
-    ``sampled``: (..., 3K + 3) raw head output read at each point's pixel;
-    ``z``: (...,) the points' view-frame depth.  Returns (..., 4K):
+    ``sampled``: (..., 3K + 3) raw head output read at a pixel.  Points of one
+    camera ray share it, so the fast field computes it once per grid column.
+    """
+    decoded = decode_layers(sampled.float(), layers, dim=-1)
+    return decoded.entry, decoded.exit, torch.sigmoid(decoded.valid_logit)
+
+
+def guide_from_bounds(entry: torch.Tensor, exit_: torch.Tensor, probability: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Relative depth inputs of points at depth ``z`` (...,) from their pixel's layer bounds -> (..., 4K).
+
     ``(entry_k - z, z - exit_k)`` scaled by :data:`RELATIVE_SCALE`, the layer
     probability and ``p_k * sigmoid(s (entry_k - z)) * sigmoid(s (z - exit_k))``.
     """
-    decoded = decode_layers(sampled.float(), layers, dim=-1)
     z = z.float().unsqueeze(-1)
-    front = decoded.entry - z
-    back = z - decoded.exit
-    probability = torch.sigmoid(decoded.valid_logit)
+    front = entry - z
+    back = z - exit_
     between = probability * torch.sigmoid(SOFT_INSIDE_SHARPNESS * front) * torch.sigmoid(SOFT_INSIDE_SHARPNESS * back)
     return torch.cat((RELATIVE_SCALE * front, RELATIVE_SCALE * back, probability, between), dim=-1)
+
+
+def guide_features(sampled: torch.Tensor, z: torch.Tensor, layers: int) -> torch.Tensor:
+    """Relative depth inputs of query points: ``sampled`` (..., 3K + 3) raw head output
+    read at each point's pixel, ``z`` (...,) their view-frame depth -> (..., 4K)."""
+    return guide_from_bounds(*layer_bounds(sampled, layers), z)
