@@ -14,7 +14,7 @@ from ..inference.postprocess import MIN_FACE_BUDGET
 from ..inference.preprocess import PhotoError
 from ..inference.reconstructor import Reconstructor
 from ..paths import default_model_path
-from ..training.checkpoint import model_from_checkpoint, read_checkpoint
+from ..training.checkpoint import read_checkpoint
 from .options import GRID_RESOLUTIONS, integer, number, positive
 from .progress_bar import run_with_progress_bar
 
@@ -79,7 +79,7 @@ def _load(path: Path, device: torch.device, threshold: float | None) -> Reconstr
     label_mode = checkpoint.config.labels.mode
     if threshold is not None and label_mode != "sdf" and not 0.0 < threshold < 1.0:
         raise ValueError(f"--threshold {threshold:g}: {path} predicts occupancy probabilities; use a level in (0, 1)")
-    return Reconstructor(model_from_checkpoint(checkpoint, path), label_mode, device)
+    return Reconstructor.from_read_checkpoint(checkpoint, path, device)
 
 
 def run_reconstruct(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from ..geometry.extraction import extract_mesh
 from ..model.images import image_to_tensor
 from ..model.network import SVRNet
 from ..progress import Progress, ProgressGenerator
-from ..training.checkpoint import model_from_checkpoint, read_checkpoint
+from ..training.checkpoint import Checkpoint, model_from_checkpoint, read_checkpoint
 from .field import ImageField
 from .postprocess import PostprocessReport, postprocess
 from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
@@ -70,7 +70,11 @@ class Reconstructor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None) -> "Reconstructor":
         """Load a checkpoint (CheckpointError with the reason if it is not usable)."""
-        checkpoint = read_checkpoint(path)
+        return cls.from_read_checkpoint(read_checkpoint(path), path, device)
+
+    @classmethod
+    def from_read_checkpoint(cls, checkpoint: Checkpoint, path: str | Path, device: str | torch.device | None = None) -> "Reconstructor":
+        """Build the model of a checkpoint already read (whose stored config a caller may check first)."""
         model = model_from_checkpoint(checkpoint, path)
         device = device if isinstance(device, torch.device) else pick_device(device)
         return cls(model, checkpoint.config.labels.mode, device)
