@@ -4,7 +4,7 @@ Three variants train on one data set with one config and the same wall-clock
 budget: ``paper`` (the paper's FPN + adaptive labels v(d,s)), ``head`` (+ a
 dense layered-depth head) and ``full`` (+ head + depth-guided decoder), each
 with one or more seeds, in ``OUT/runs/<variant>-seed<k>/`` (made by
-``OUT/queue.sh``).  This script
+``benchmarks/depth_comparison_queue.sh``).  This script
 
 1. evaluates every finished run's final weights (``last.safetensors``) on the
    first ``--shapes`` test shapes, one view each, into ``OUT/eval/<run>/`` with
@@ -222,7 +222,7 @@ def budget_lines(variants: list[str], runs: dict[str, list[Run]], out: Path) -> 
         differs = {k: v for r in runs[variant] for k, v in r.config.items() if k not in shared and k != "seed"}
         lines.append(f"- **{variant}**: {VARIANTS.get(variant, '?')}; "
                      + (", ".join(f"{k} {v}" for k, v in differs.items()) or "no config differences"))
-    lines.append(f"- **runs** (`{out / 'runs'}`" + (f", started by `{out / 'queue.sh'}`" if (out / "queue.sh").exists() else "") + "):")
+    lines.append(f"- **runs** (`{out / 'runs'}`, started by `benchmarks/depth_comparison_queue.sh`):")
     for rs in runs.values():
         for r in rs:
             speed = f"{r.images_per_s:.1f} images/s (median of the logged windows)" if r.images_per_s else "no speed logged yet"
