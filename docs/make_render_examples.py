@@ -2,9 +2,10 @@
 
 Renders random views of a few development meshes (``/work/shared/dev-meshes``
 by default) with :class:`svr_desktop.data.render.Renderer`, to show the
-camera framing and the range of materials, lights and backgrounds.
+camera framing and the range of materials, lights and backgrounds.  Every
+part gets its own photo session (environment map), as in a data-set build.
 
-    python docs/make_render_examples.py [--meshes DIR] [--out PATH] [--seed N]
+    python docs/make_render_examples.py [--style studio|photo] [--meshes DIR] [--out PATH] [--seed N]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
+from svr_desktop.data.appearance import STYLES
 from svr_desktop.data.render import Renderer, render_object
 from svr_desktop.geometry.frames import normalize_mesh, random_rotation
 
@@ -35,20 +37,24 @@ MESHES = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meshes", type=Path, default=Path("/work/shared/dev-meshes"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "images" / "render_examples.png")
+    parser.add_argument("--style", choices=STYLES, default="studio")
+    parser.add_argument("--out", type=Path, default=None, help="default: images/render_examples[_photo].png")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--columns", type=int, default=4)
     parser.add_argument("--rows", type=int, default=3)
     args = parser.parse_args()
+    suffix = "" if args.style == "studio" else f"_{args.style}"
+    out = args.out or Path(__file__).parent / "images" / f"render_examples{suffix}.png"
 
     rng = np.random.default_rng(args.seed)
     tiles, seconds = [], []
-    with Renderer() as renderer:
+    with Renderer(style=args.style) as renderer:
         for i in range(args.columns * args.rows):
             mesh = trimesh.load(args.meshes / MESHES[i % len(MESHES)], force="mesh")
             mesh, _ = normalize_mesh(mesh)
             start = time.perf_counter()
-            _, _, view = render_object(mesh, random_rotation(rng), rng, renderer)
+            environment = renderer.draw_session(rng)
+            _, _, view = render_object(mesh, random_rotation(rng), rng, renderer, environment)
             seconds.append(time.perf_counter() - start)
             tiles.append(view.image)
     size = tiles[0].shape[0]
@@ -56,9 +62,9 @@ def main() -> None:
     for i, tile in enumerate(tiles):
         r, c = divmod(i, args.columns)
         grid[r * size : (r + 1) * size, c * size : (c + 1) * size] = tile
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grid).save(args.out)
-    print(f"wrote {args.out}; {np.mean(seconds[1:]) * 1000:.0f} ms per view after the first")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).save(out)
+    print(f"wrote {out}; {np.mean(seconds[1:]) * 1000:.0f} ms per view after the first")
 
 
 if __name__ == "__main__":

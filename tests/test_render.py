@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 import trimesh
 
-from svr_desktop.data.render import Renderer, RenderedView, make_background, render_object
+from svr_desktop.data.backgrounds import make_background
+from svr_desktop.data.render import Renderer, RenderedView, render_object
 from svr_desktop.geometry.frames import PADDED_HALF, normalize_mesh, random_rotation
 from svr_desktop.model.projection import project, sample_at
 

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+from ..data.appearance import STYLES
 from ..data.builder import BuildConfig, build_dataset
 from ..geometry.sampling import SamplingConfig
 from ..progress import Progress, run_to_completion
@@ -40,6 +41,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--image-size", type=integer(32, 2048), default=224, help="image side in pixels (default 224)")
     build.add_argument("--depth-size", type=integer(8, 1024), default=BuildConfig.depth_size, help=f"side of the stored layered-depth maps, best the network's input size (default {BuildConfig.depth_size})")
     build.add_argument("--depth-layers", type=integer(1, 8), default=BuildConfig.depth_layers, help=f"entry/exit pairs stored per pixel (default {BuildConfig.depth_layers})")
+    build.add_argument(
+        "--render-style",
+        choices=STYLES,
+        default=BuildConfig.render_style,
+        help="photo: PBR materials, environment light, shadows, workbench grounds, distractors and camera effects; "
+        f"studio: the plain renders of earlier builds (default {BuildConfig.render_style})",
+    )
     build.add_argument("--surface-points", type=integer(1, MAX_POINTS), default=SamplingConfig.surface_points, help=f"training points near the surface per shape (default {SamplingConfig.surface_points}, the paper's)")
     build.add_argument("--uniform-points", type=integer(1, MAX_POINTS), default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
     build.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
@@ -59,6 +67,7 @@ def run_build(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         depth_size=args.depth_size,
         depth_layers=args.depth_layers,
+        render_style=args.render_style,
         meshes=str(args.meshes.resolve()) if args.meshes else None,
         sampling=SamplingConfig(surface_points=args.surface_points, uniform_points=args.uniform_points),
     )

@@ -35,6 +35,7 @@ from ..geometry.layered_depth import layered_depth
 from ..geometry.queries import MeshQuery
 from ..geometry.sampling import SamplingConfig, sample_training_points, sample_uniform
 from ..progress import Progress, ProgressGenerator
+from .appearance import STYLES
 from .render import Renderer, render_object
 from .shards import ShapeRecord, read_shard, write_shard
 from .sources import MeshFolderSource, ProceduralSource, ShapeSkipped
@@ -58,6 +59,7 @@ class BuildConfig:
     scale_jitter: float = 0.05
     depth_size: int = 160  # side of the layered-depth maps: the cpu-small network's input size
     depth_layers: int = 3  # entry/exit pairs stored per pixel
+    render_style: str = "photo"  # "studio": the look of builds before issue 14 (see data/appearance.py)
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
@@ -70,6 +72,8 @@ class BuildConfig:
             raise ValueError("image size must be at least 32 pixels")
         if not 8 <= self.depth_size <= 1024 or not 1 <= self.depth_layers <= 8:
             raise ValueError("depth size must lie in [8, 1024] pixels and depth layers in [1, 8]")
+        if self.render_style not in STYLES:
+            raise ValueError(f"render style must be one of {', '.join(STYLES)}")
         if abs(sum(self.split_fractions) - 1.0) > 1e-9:
             raise ValueError("split fractions must add up to 1")
 
@@ -105,9 +109,10 @@ def build_shape(config: BuildConfig, source, index: int, renderer: Renderer) -> 
     val_inside = query.inside(val_points)
     rotations, centers, scales, a, b, images, masks, appearances = [], [], [], [], [], [], [], []
     depths = []
+    environment = renderer.draw_session(rng)  # one photo session per part: lighting shared by its views
     for _ in range(config.views):
         rotation = random_rotation(rng)
-        view_mesh, normalization, view = render_object(mesh, rotation, rng, renderer)
+        view_mesh, normalization, view = render_object(mesh, rotation, rng, renderer, environment)
         depths.append(layered_depth(view_mesh, config.depth_size, view.appearance["half_width"], config.depth_layers))
         rotations.append(rotation)
         centers.append(normalization.center)
@@ -149,11 +154,14 @@ def build_shape(config: BuildConfig, source, index: int, renderer: Renderer) -> 
 _worker_renderer: Renderer | None = None
 
 
-def _renderer(image_size: int, scale_jitter: float) -> Renderer:
+def _renderer(config: BuildConfig) -> Renderer:
     """One renderer per process, reused for every shape it builds."""
     global _worker_renderer
-    if _worker_renderer is None or _worker_renderer.image_size != image_size:
-        _worker_renderer = Renderer(image_size=image_size, scale_jitter=scale_jitter)
+    wanted = (config.image_size, config.scale_jitter, config.render_style)
+    if _worker_renderer is None or (_worker_renderer.image_size, _worker_renderer.scale_jitter, _worker_renderer.style) != wanted:
+        if _worker_renderer is not None:
+            _worker_renderer.close()
+        _worker_renderer = Renderer(image_size=config.image_size, scale_jitter=config.scale_jitter, style=config.render_style)
     return _worker_renderer
 
 
@@ -166,7 +174,7 @@ def build_shard(config_dict: dict, root: str, shard: int, indices: list[int]) ->
     """Build, write and mark finished one shard; returns its sidecar content."""
     config = config_from_dict(config_dict)
     source = config.source()
-    renderer = _renderer(config.image_size, config.scale_jitter)
+    renderer = _renderer(config)
     records, skipped = [], []
     for index in indices:
         try:
@@ -217,6 +225,8 @@ def _check_settings(root: Path, config: BuildConfig) -> None:
     wanted = {"format": DATASET_FORMAT, "config": config.as_dict()}
     if settings_path.exists():
         existing = _read_sidecar(settings_path)
+        if isinstance(existing, dict) and isinstance(existing.get("config"), dict):
+            existing["config"].setdefault("render_style", "studio")  # builds from before the setting
         if existing != wanted:
             raise ValueError(
                 f"{root} already holds a data set built with other settings; "
