@@ -23,6 +23,7 @@ from pathlib import Path
 
 from svr_desktop.inference.preprocess import prepare_photo
 from svr_desktop.inference.reconstructor import Reconstructor
+from svr_desktop.inference.settings import ReconstructionSettings
 from svr_desktop.paths import default_model_path, resources_dir
 from svr_desktop.progress import run_to_completion
 
@@ -57,7 +58,7 @@ def main() -> None:
         totals, stages, queried, faces = [], defaultdict(list), [], []
         for repeat in range(args.repeats):
             for item in prepared:
-                _, stats, _ = run_to_completion(reconstructor.reconstruct_photo(item, resolution=resolution))
+                _, stats, _ = run_to_completion(reconstructor.reconstruct_photo(item, settings=ReconstructionSettings(resolution=resolution)))
                 totals.append(stats.total_seconds)
                 for stage, seconds in stats.timings.items():
                     stages[stage].append(seconds)

@@ -39,6 +39,7 @@ import numpy as np
 from svr_desktop.geometry.frames import normalize_mesh, random_rotation, to_view_frame
 from svr_desktop.geometry.metrics import chamfer_l1, iou
 from svr_desktop.inference.reconstructor import Reconstructor
+from svr_desktop.inference.settings import ReconstructionSettings
 from svr_desktop.paths import default_model_path, resources_dir
 from svr_desktop.progress import run_to_completion
 
@@ -91,7 +92,7 @@ def main() -> None:
     for index, (photo, sample) in enumerate(sample_table()):
         truth = true_view_mesh(sample, args.meshes)
         start = time.perf_counter()
-        mesh, stats, prepared = run_to_completion(reconstructor.reconstruct_photo(photo, resolution=args.resolution))
+        mesh, stats, prepared = run_to_completion(reconstructor.reconstruct_photo(photo, settings=ReconstructionSettings(resolution=args.resolution)))
         seconds = time.perf_counter() - start
         rng = np.random.default_rng([0, index])
         score_iou, score_cd = iou(mesh, truth, rng), chamfer_l1(mesh, truth, rng).chamfer_l1

@@ -326,7 +326,7 @@ def no_model_is_built(monkeypatch):
     def refuse(config):
         raise AssertionError(f"a model was built before the bad input was refused: {config}")
 
-    monkeypatch.setattr("svr_desktop.training.checkpoint.get_model", refuse)
+    monkeypatch.setattr("svr_desktop.model.checkpoint.get_model", refuse)
     monkeypatch.setattr("svr_desktop.training.trainer.get_model", refuse)
 
 
@@ -416,13 +416,19 @@ def test_scientific_numbers_and_empty_sections_in_files_mean_what_they_say(tmp_p
 
 @pytest.mark.parametrize("key,value,fragment", CHECKPOINT_CONFIG_CASES, ids=[f"{k}={v!r}"[:40] for k, v, _ in CHECKPOINT_CONFIG_CASES])
 def test_checkpoints_with_absurd_configs_are_refused_before_a_model_is_built(work, tmp_path, capsys, key, value, fragment):
+    """``reconstruct`` reads the model and labels sections, which build the network; a resume reads them all."""
     changes = key if isinstance(key, dict) else {key: value}
     checkpoint = checkpoint_with_metadata(work, "absurd", json.dumps(set_keys(tiny_metadata(work), changes)))
-    out = tmp_path / "absurd.stl"
-    code, stderr, _ = run_cli(capsys, "reconstruct", PHOTO, "--out", out, "--checkpoint", checkpoint)
-    assert_one_line_error(code, stderr, "reconstruct", "its configuration is invalid", fragment)
-    assert stderr.count(str(checkpoint)) == 1
-    assert not out.exists()
+    if next(iter(changes)).split(".")[0] in ("model", "labels"):
+        out = tmp_path / "absurd.stl"
+        code, stderr, _ = run_cli(capsys, "reconstruct", PHOTO, "--out", out, "--checkpoint", checkpoint)
+        assert_one_line_error(code, stderr, "reconstruct", "its configuration is invalid", fragment)
+        assert stderr.count(str(checkpoint)) == 1
+        assert not out.exists()
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.safetensors").write_bytes(checkpoint.read_bytes())
+    code, stderr, _ = run_cli(capsys, "train", "--data", work / "data", "--out", tmp_path / "run", "--resume", "--quiet")
+    assert_one_line_error(code, stderr, "train", "its configuration is invalid", fragment)
 
 
 @pytest.mark.parametrize("metadata,fragment", CHECKPOINT_METADATA_CASES.values(), ids=CHECKPOINT_METADATA_CASES)

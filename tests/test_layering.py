@@ -1,9 +1,10 @@
-"""The core never imports Qt (DESIGN.md section 4)."""
+"""Layering (DESIGN.md section 4): the core never imports Qt, and the import-linter contracts hold."""
 
 import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 CORE_PACKAGES = [
     "svr_desktop.geometry",
@@ -38,3 +39,13 @@ def test_core_imports_no_qt():
     assert "svr_desktop.geometry.labels" in modules  # the walk really imported submodules
     offending = [m for m in modules if m.split(".")[0] in QT_MODULES or m.startswith(QT_MODULES)]
     assert offending == []
+
+
+def test_import_linter_contracts_hold():
+    """pyproject.toml's import-linter contracts: no Qt in the core, no torch in geometry,
+    inference never imports training, and the layer order (the whole static import graph)."""
+    root = Path(__file__).resolve().parents[1]
+    code = "from importlinter.cli import lint_imports; raise SystemExit(lint_imports(no_cache=True))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "4 kept, 0 broken" in out.stdout

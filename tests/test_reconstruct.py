@@ -6,6 +6,7 @@ import pytest
 from svr_desktop.data.dataset import load_split
 from svr_desktop.geometry.metrics import iou
 from svr_desktop.inference.reconstructor import Reconstructor
+from svr_desktop.inference.settings import ReconstructionSettings
 from svr_desktop.progress import run_to_completion
 from svr_desktop.training.checkpoint import CheckpointError
 
@@ -29,7 +30,7 @@ def test_training_views_reconstruct_to_watertight_meshes_above_the_floor(tiny_da
         other = next(r for r in records if r.shape_id != record.shape_id)
         for view in range(record.views):
             mesh, stats = run_to_completion(
-                reconstructor.reconstruct_input(record.images[view], float(record.a[view]), float(record.b[view]), resolution=64)
+                reconstructor.reconstruct_input(record.images[view], float(record.a[view]), float(record.b[view]), ReconstructionSettings(resolution=64))
             )
             assert mesh.is_watertight and mesh.volume > 0 and stats.watertight
             score = iou(mesh, record.view_mesh(view), rng=0, points=20_000)
@@ -41,7 +42,7 @@ def test_stats_report_stages_counts_and_device(tiny_dataset, reconstructor):
     record = load_split(tiny_dataset, "train")[0]
     events = []
     mesh, stats = run_to_completion(
-        reconstructor.reconstruct_input(record.images[0], float(record.a[0]), float(record.b[0]), resolution=64),
+        reconstructor.reconstruct_input(record.images[0], float(record.a[0]), float(record.b[0]), ReconstructionSettings(resolution=64)),
         on_progress=events.append,
     )
     assert list(stats.timings)[:3] == ["encode", "mise 32^3", "mise 64^3"]
@@ -56,8 +57,8 @@ def test_stats_report_stages_counts_and_device(tiny_dataset, reconstructor):
 def test_a_and_b_stretch_the_reconstruction(tiny_dataset, reconstructor):
     record = load_split(tiny_dataset, "train")[0]
     image, a, b = record.images[0], float(record.a[0]), float(record.b[0])
-    base, _ = run_to_completion(reconstructor.reconstruct_input(image, a, b, resolution=64))
-    wide, _ = run_to_completion(reconstructor.reconstruct_input(image, a / 1.3, b, resolution=64))
+    base, _ = run_to_completion(reconstructor.reconstruct_input(image, a, b, ReconstructionSettings(resolution=64)))
+    wide, _ = run_to_completion(reconstructor.reconstruct_input(image, a / 1.3, b, ReconstructionSettings(resolution=64)))
     # A smaller a makes points further out in x see the part's pixels, so the
     # part widens along x and not along y.  (The fixture memorized absolute
     # coordinates too, so the stretch is measured at about 1.12, not 1.3.)
@@ -72,7 +73,7 @@ def test_cancelling_during_mise_stops_within_one_chunk(tiny_dataset, reconstruct
     calls = []
     original = reconstructor.model.encoder.sample  # called once per queried chunk
     monkeypatch.setattr(reconstructor.model.encoder, "sample", lambda *args: calls.append(1) or original(*args))
-    work = reconstructor.reconstruct_input(record.images[0], float(record.a[0]), float(record.b[0]), resolution=128, chunk_size=2048)
+    work = reconstructor.reconstruct_input(record.images[0], float(record.a[0]), float(record.b[0]), ReconstructionSettings(resolution=128, chunk_size=2048))
     for event in work:
         if event.stage == "mise 64^3":
             break

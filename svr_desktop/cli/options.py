@@ -11,9 +11,8 @@ import argparse
 import math
 from typing import Callable
 
-#: Effective grid resolutions of a reconstruction: MISE starts at 32 cells
-#: and doubles, and 512 (a 513^3 grid) is the most a desktop holds.
-GRID_RESOLUTIONS = (32, 64, 128, 256, 512)
+from ..inference.settings import GRID_RESOLUTIONS  # noqa: F401  (the commands' --resolution choices)
+
 
 #: Largest seed numpy's generators take (seeds must be non-negative).
 MAX_SEED = 2**32 - 1

@@ -13,9 +13,10 @@ from ..inference.export import DIMENSIONS, EXPORT_EXTENSIONS, ExportUnits, expor
 from ..inference.postprocess import MIN_FACE_BUDGET
 from ..inference.preprocess import PhotoError
 from ..inference.reconstructor import Reconstructor
+from ..inference.settings import GRID_RESOLUTIONS, ReconstructionSettings
+from ..model.checkpoint import read_model_checkpoint
 from ..paths import default_model_path
-from ..training.checkpoint import read_checkpoint
-from .options import GRID_RESOLUTIONS, integer, number, positive
+from .options import integer, number, positive
 from .progress_bar import run_with_progress_bar
 
 #: Largest real size: a kilometre (larger sizes overflow an STL's float32 coordinates long before they make sense).
@@ -75,11 +76,10 @@ def _names_a_file(out: Path) -> bool:
 
 def _load(path: Path, device: torch.device, threshold: float | None) -> Reconstructor:
     """The checkpoint's reconstructor, once its stored config has shown that ``threshold`` fits its field."""
-    checkpoint = read_checkpoint(path)
-    label_mode = checkpoint.config.labels.mode
-    if threshold is not None and label_mode != "sdf" and not 0.0 < threshold < 1.0:
+    checkpoint = read_model_checkpoint(path)
+    if threshold is not None and checkpoint.output_kind == "occupancy" and not 0.0 < threshold < 1.0:
         raise ValueError(f"--threshold {threshold:g}: {path} predicts occupancy probabilities; use a level in (0, 1)")
-    return Reconstructor.from_read_checkpoint(checkpoint, path, device)
+    return Reconstructor.from_read_checkpoint(checkpoint, device)
 
 
 def run_reconstruct(args: argparse.Namespace) -> int:
@@ -88,17 +88,17 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         raise ValueError(f"no default model at {checkpoint} yet; pass --checkpoint with a trained model (svr-desktop train)")
     outputs = _outputs(args)
     units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm is not None else ExportUnits.normalized()
-    reconstructor = _load(checkpoint, pick_device(args.device), args.threshold)
+    settings = ReconstructionSettings(
+        resolution=args.resolution, threshold=args.threshold, face_budget=args.faces, device=args.device
+    )
+    reconstructor = _load(checkpoint, pick_device(settings.device), settings.threshold)
     if not _names_a_file(args.out):
         args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
     for image, output in zip(args.images, outputs):
         try:
             mesh, stats, _ = run_with_progress_bar(
-                reconstructor.reconstruct_photo(
-                    image, a=args.a, b=args.b, background=args.background,
-                    resolution=args.resolution, threshold=args.threshold, face_budget=args.faces,
-                )
+                reconstructor.reconstruct_photo(image, a=args.a, b=args.b, background=args.background, settings=settings)
             )
             if len(mesh.faces) == 0:
                 raise ValueError("the model found no part in this photo (empty mesh); try --threshold or --background")

@@ -137,6 +137,6 @@ def apply_camera(image: np.ndarray, camera: dict[str, Any]) -> np.ndarray:
     image = (level + sigma * rng.standard_normal(level.shape)) * 255.0
     pixels = np.round(image).clip(0, 255).astype(np.uint8)
     if camera["jpeg_quality"]:
-        ok, encoded = cv2.imencode(".jpg", pixels[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, camera["jpeg_quality"]])
+        encoded = cv2.imencode(".jpg", pixels[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, camera["jpeg_quality"]])[1]
         pixels = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
     return np.ascontiguousarray(pixels)

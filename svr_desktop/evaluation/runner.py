@@ -36,6 +36,7 @@ from ..geometry.edges import edge_points
 from ..geometry.metrics import MeshComparison, MetricSettings, compare_meshes
 from ..geometry.sampling import sample_surface
 from ..inference.reconstructor import Reconstructor
+from ..inference.settings import ReconstructionSettings
 from ..progress import Progress, ProgressGenerator, run_to_completion
 from .views import EvalView
 
@@ -122,7 +123,7 @@ def evaluate_view(
 ) -> tuple[EvalRow, trimesh.Trimesh]:
     """Reconstruct one view and score it; returns the row and the predicted mesh (view frame)."""
     start = time.perf_counter()
-    mesh, stats = run_to_completion(reconstructor.reconstruct_input(view.image, view.a, view.b, resolution=resolution))
+    mesh, stats = run_to_completion(reconstructor.reconstruct_input(view.image, view.a, view.b, ReconstructionSettings(resolution=resolution)))
     reconstruct_seconds = time.perf_counter() - start
     start = time.perf_counter()
     rng = metric_rng(seed, row)

@@ -28,6 +28,7 @@ from ..inference.preprocess import (
     prepare_photo,
 )
 from ..inference.reconstructor import ReconstructionStats, Reconstructor
+from ..inference.settings import ReconstructionSettings
 from ..progress import Progress, ProgressGenerator
 
 
@@ -86,9 +87,15 @@ def load_model(path: str | Path, device: str) -> ProgressGenerator[Reconstructor
 
 
 def reconstruct(
-    reconstructor: Reconstructor, photo: Photo, prepared: PreparedPhoto | None, framing: Framing, **options
+    reconstructor: Reconstructor,
+    photo: Photo,
+    prepared: PreparedPhoto | None,
+    framing: Framing,
+    a: float | None,
+    b: float | None,
+    settings: ReconstructionSettings,
 ) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats, PreparedPhoto]]:
-    """:meth:`Reconstructor.reconstruct_photo` of ``photo``; ``options`` go to it.
+    """:meth:`Reconstructor.reconstruct_photo` of ``photo`` (``a``/``b`` None: from the silhouette).
 
     ``prepared`` (the preview's preparation with the same ``framing``) is
     reused when it has the model's input size; otherwise the photo is
@@ -102,7 +109,7 @@ def reconstruct(
         start = time.perf_counter()
         prepared = framing.prepare(photo, reconstructor.image_size)
         seconds = time.perf_counter() - start
-    mesh, stats, prepared = yield from reconstructor.reconstruct_photo(prepared, **options)
+    mesh, stats, prepared = yield from reconstructor.reconstruct_photo(prepared, a=a, b=b, settings=settings)
     if seconds is not None:
         stats.timings["preprocess"] = seconds
     if len(mesh.faces):

@@ -403,10 +403,9 @@ class MainWindow(QMainWindow):
         size_changed = self._image_size() != reconstructor.image_size
         self.reconstructor, self.checkpoint, self._loading_checkpoint = reconstructor, path, None
         self._model_device_choice = device
-        kind = "sdf" if reconstructor.label_mode == "sdf" else "occupancy"
-        self.parameters.set_threshold_kind(kind, reconstructor.default_threshold)
+        self.parameters.set_threshold_kind(reconstructor.output_kind, reconstructor.default_threshold)
         self.parameters.show_checkpoint(
-            path, f"{reconstructor.image_size} px input, {reconstructor.label_mode} labels, on {reconstructor.device}"
+            path, f"{reconstructor.image_size} px input, {reconstructor.output_kind} field, on {reconstructor.device}"
         )
         if remember:
             QSettings().setValue("model/checkpoint", str(path.resolve()))
@@ -439,10 +438,7 @@ class MainWindow(QMainWindow):
         values = self.parameters.parameters()
         self.progress.start("Reconstructing…")
         self._reconstruction_job.start(
-            lambda: jobs.reconstruct(
-                reconstructor, photo, prepared, framing,
-                a=values.a, b=values.b, resolution=values.resolution, threshold=values.threshold,
-            ),
+            lambda: jobs.reconstruct(reconstructor, photo, prepared, framing, values.a, values.b, values.settings),
             on_finished=lambda result: self._reconstructed(photo, framing, *result),
             on_failed=self._reconstruction_failed,
             on_progress=self.progress.show_progress,

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ..geometry.frames import PADDED_HALF
 from ..inference.export import ExportUnits
+from ..inference.settings import ReconstructionSettings
 from .settings import read_bool, read_float, read_int, read_str
 
 #: Effective grid resolutions offered (MISE refines a 32^3 grid by factors of 2).
@@ -54,13 +55,13 @@ CHECKPOINT_FILTER = "SVR Desktop checkpoints (*.safetensors);;All files (*)"
 class ReconstructionParameters:
     """What :meth:`Reconstructor.reconstruct_photo` needs from the panel.
 
-    ``a``/``b`` are ``None`` when they follow the silhouette.
+    ``a``/``b`` are ``None`` when they follow the silhouette; ``settings``
+    holds the resolution, threshold and device.
     """
 
     a: float | None
     b: float | None
-    resolution: int
-    threshold: float
+    settings: ReconstructionSettings
 
 
 class ParametersPanel(QGroupBox):
@@ -211,8 +212,11 @@ class ParametersPanel(QGroupBox):
         return ReconstructionParameters(
             a=None if auto else self.a_spin.value(),
             b=None if auto else self.b_spin.value(),
-            resolution=int(self.resolution_combo.currentData()),
-            threshold=self.threshold_spin.value(),
+            settings=ReconstructionSettings(
+                resolution=int(self.resolution_combo.currentData()),
+                threshold=self.threshold_spin.value(),
+                device=self.device(),
+            ),
         )
 
     def set_resolution(self, resolution: int) -> None:

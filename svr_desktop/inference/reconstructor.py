@@ -24,17 +24,16 @@ import trimesh
 
 from ..devices import pick_device
 from ..geometry.extraction import extract_mesh
+from ..model.checkpoint import ModelCheckpoint, build_model, read_model_checkpoint
 from ..model.images import image_to_tensor
 from ..model.network import SVRNet
 from ..progress import Progress, ProgressGenerator
-from ..training.checkpoint import Checkpoint, model_from_checkpoint, read_checkpoint
 from .field import ImageField
 from .postprocess import PostprocessReport, postprocess
 from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
+from .settings import ReconstructionSettings
 
-#: Points per network query: bounds memory (about 11 kB per point for the
-#: full model) and is how often cancellation is checked.
-DEFAULT_CHUNK = 16_384
+DEFAULT_SETTINGS = ReconstructionSettings()
 
 
 @dataclass
@@ -62,22 +61,22 @@ class ReconstructionStats:
 class Reconstructor:
     """A loaded model ready to turn images into meshes."""
 
-    def __init__(self, model: SVRNet, label_mode: str, device: torch.device):
+    def __init__(self, model: SVRNet, output_kind: str, device: torch.device):
         self.model = model.to(device).eval()
-        self.label_mode = label_mode
+        self.output_kind = output_kind  # "occupancy" or "sdf" (model.checkpoint.OUTPUT_KINDS)
         self.device = device
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None) -> "Reconstructor":
         """Load a checkpoint (CheckpointError with the reason if it is not usable)."""
-        return cls.from_read_checkpoint(read_checkpoint(path), path, device)
+        return cls.from_read_checkpoint(read_model_checkpoint(path), device)
 
     @classmethod
-    def from_read_checkpoint(cls, checkpoint: Checkpoint, path: str | Path, device: str | torch.device | None = None) -> "Reconstructor":
+    def from_read_checkpoint(cls, checkpoint: ModelCheckpoint, device: str | torch.device | None = None) -> "Reconstructor":
         """Build the model of a checkpoint already read (whose stored config a caller may check first)."""
-        model = model_from_checkpoint(checkpoint, path)
+        model = build_model(checkpoint)
         device = device if isinstance(device, torch.device) else pick_device(device)
-        return cls(model, checkpoint.config.labels.mode, device)
+        return cls(model, checkpoint.output_kind, device)
 
     @property
     def image_size(self) -> int:
@@ -86,26 +85,17 @@ class Reconstructor:
     @property
     def default_threshold(self) -> float:
         """Iso-level of the field: occupancy probability 0.5, or SDF 0."""
-        return 0.0 if self.label_mode == "sdf" else 0.5
+        return 0.0 if self.output_kind == "sdf" else 0.5
 
     def reconstruct_input(
-        self,
-        image: np.ndarray,
-        a: float,
-        b: float,
-        resolution: int = 256,
-        threshold: float | None = None,
-        chunk_size: int = DEFAULT_CHUNK,
-        min_fragment: float = 0.05,
-        face_budget: int | None = None,
-        initial_resolution: int = 32,
+        self, image: np.ndarray, a: float, b: float, settings: ReconstructionSettings = DEFAULT_SETTINGS
     ) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats]]:
         """Reconstruct from a square (S, S, 3) uint8 image framed like a training render
         (a data-set view or a prepared photo), with its ``a, b``."""
         if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
             raise ValueError(f"a and b must be positive, got a={a}, b={b}")
-        threshold = self.default_threshold if threshold is None else float(threshold)
-        stats = ReconstructionStats(str(self.device), float(a), float(b), resolution, threshold)
+        threshold = self.default_threshold if settings.threshold is None else float(settings.threshold)
+        stats = ReconstructionStats(str(self.device), float(a), float(b), settings.resolution, threshold)
 
         yield Progress("encode", 0, 1)
         start = time.perf_counter()
@@ -114,11 +104,11 @@ class Reconstructor:
         stats.timings["encode"] = time.perf_counter() - start
 
         mesh, extraction = yield from extract_mesh(
-            ImageField(self.model, encoded, a, b, probabilities=self.label_mode != "sdf"),
-            resolution=resolution,
+            ImageField(self.model, encoded, a, b, probabilities=self.output_kind != "sdf"),
+            resolution=settings.resolution,
             threshold=threshold,
-            chunk_size=chunk_size,
-            initial_resolution=min(initial_resolution, resolution),
+            chunk_size=settings.chunk_size,
+            initial_resolution=settings.start_resolution,
         )
         for level in extraction.levels:
             stats.timings[f"mise {level.resolution}^3"] = level.seconds
@@ -130,7 +120,7 @@ class Reconstructor:
         if len(mesh.faces) == 0:
             stats.notes.append("the field has no inside at this threshold: empty mesh")
         else:
-            mesh, stats.postprocess = postprocess(mesh, min_fragment=min_fragment, face_budget=face_budget)
+            mesh, stats.postprocess = postprocess(mesh, min_fragment=settings.min_fragment, face_budget=settings.face_budget)
             stats.watertight = stats.postprocess.watertight
             stats.volume = stats.postprocess.volume
         stats.timings["post-process"] = time.perf_counter() - start
@@ -144,14 +134,13 @@ class Reconstructor:
         b: float | None = None,
         background: str | np.ndarray = "auto",
         rect: Rect | None = None,
-        **options,
+        settings: ReconstructionSettings = DEFAULT_SETTINGS,
     ) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats, PreparedPhoto]]:
         """Prepare an engineer's photo and reconstruct it.
 
         ``a``/``b`` default to :func:`.preprocess.auto_ab` of the silhouette;
-        ``background``/``rect`` choose the background removal; ``options`` go
-        to :meth:`reconstruct_input`.  Returns the prepared photo too, so a
-        front can show the mask and the network input.
+        ``background``/``rect`` choose the background removal.  Returns the
+        prepared photo too, so a front can show the mask and the network input.
         """
         yield Progress("preprocess", 0, 1)
         start = time.perf_counter()
@@ -162,7 +151,7 @@ class Reconstructor:
         seconds = time.perf_counter() - start
         auto_a, auto_b = auto_ab(prepared)
         mesh, stats = yield from self.reconstruct_input(
-            prepared.network_input, auto_a if a is None else a, auto_b if b is None else b, **options
+            prepared.network_input, auto_a if a is None else a, auto_b if b is None else b, settings
         )
         stats.timings = {"preprocess": seconds, **stats.timings}
         stats.notes = [*prepared.notes, *stats.notes]

@@ -1,12 +1,12 @@
-"""Checkpoints: one safetensors file, tensors plus JSON metadata.
+"""Training checkpoints: writing them, and reading back what a resume needs.
 
-A checkpoint holds the model's weights and buffers (``model.*``), optionally
-the Adam state (``optim.*``, only in the ``last`` checkpoint that a resume
-needs), and in the safetensors metadata a JSON document with the full
-resolved :class:`~svr_desktop.training.config.TrainConfig` and the training
-state (step, epoch, adaptive ``s``, best validation IoU, ...).  Loading
-parses tensors and JSON only, never pickles, and every problem -- missing,
-truncated or foreign file, a model that does not match its config -- becomes a
+The file format belongs to the model layer (:mod:`svr_desktop.model.checkpoint`:
+one safetensors file, ``model.*`` tensors plus a JSON document in the
+metadata).  Training adds the Adam state (``optim.*``, only in the ``last``
+checkpoint that a resume needs), the full resolved
+:class:`~svr_desktop.training.config.TrainConfig` and the training state
+(step, epoch, adaptive ``s``, best validation IoU, ...).  Reading parses
+tensors and JSON only, never pickles; every problem becomes a
 :class:`CheckpointError` with a message a user can act on.
 """
 
@@ -17,20 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from ..files import atomic_write_bytes
-from ..model.network import SVRNet, get_model
+from ..model.checkpoint import (
+    FORMAT,
+    VERSION,
+    CheckpointError,
+    ModelCheckpoint,
+    build_model,
+    output_kind_of,
+    read_checkpoint_file,
+)
+from ..model.network import SVRNet
 from .config import TrainConfig, config_from_dict
 
-FORMAT = "svr-desktop-checkpoint"
-VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A file is not a usable SVR Desktop checkpoint."""
+# CheckpointError is raised here too; training code and tests import it from this module.
+__all__ = ["Checkpoint", "CheckpointError", "checkpoint_bytes", "model_from_checkpoint", "read_checkpoint", "save_checkpoint"]
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Checkpoint:
     model_state: dict[str, torch.Tensor]
     optimizer_state: dict | None
     training_state: dict
+    source: Path
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -81,48 +85,22 @@ def save_checkpoint(path: str | Path, model, config, training_state, optimizer=N
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
-    """Parse a checkpoint file without building a model."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    raw = path.read_bytes()
+    """Parse a checkpoint file with its whole training config, without building a model."""
+    file = read_checkpoint_file(path)
     try:
-        tensors = load_safetensors(raw)
-        header_len = int.from_bytes(raw[:8], "little")
-        header = json.loads(raw[8 : 8 + header_len])
-        meta = json.loads(header.get("__metadata__", {}).get("svr_desktop", "null"))
-    except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated or another format: {exc})") from exc
-    except RecursionError:
-        raise CheckpointError(f"{path}: not a readable checkpoint (its metadata is nested too deeply)") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: a safetensors file, but not an SVR Desktop checkpoint")
-    if meta.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint version {meta.get('version')} is not supported (expected {VERSION})")
-    try:
-        config = config_from_dict(meta["config"])
+        config = config_from_dict(file.meta["config"])
     except (ValueError, TypeError, KeyError) as exc:
-        raise CheckpointError(f"{path}: its configuration is invalid ({exc})") from exc
-    model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        raise CheckpointError(f"{file.path}: its configuration is invalid ({exc})") from exc
     try:
-        optimizer_state = _unflatten_optimizer(tensors, meta["optimizer"]) if "optimizer" in meta else None
+        optimizer_state = _unflatten_optimizer(file.tensors, file.meta["optimizer"]) if "optimizer" in file.meta else None
     except (KeyError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{path}: its optimizer state is incomplete ({exc})") from exc
-    return Checkpoint(config, model_state, optimizer_state, meta.get("training", {}))
+        raise CheckpointError(f"{file.path}: its optimizer state is incomplete ({exc})") from exc
+    return Checkpoint(config, file.model_state(), optimizer_state, file.meta.get("training", {}), file.path)
 
 
-def model_from_checkpoint(checkpoint: Checkpoint, source: str | Path = "checkpoint") -> SVRNet:
-    """Rebuild the model from the checkpoint's own config and load its weights (strict)."""
-    model = get_model(checkpoint.config.model)
-    try:
-        model.load_state_dict(checkpoint.model_state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        raise CheckpointError(f"{source}: weights do not match the model its config describes ({' '.join(first[:3])})") from exc
-    return model
-
-
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> SVRNet:
-    """A ready-to-query model (eval mode) from a checkpoint file."""
-    model = model_from_checkpoint(read_checkpoint(path), path)
-    return model.to(device).eval()
+def model_from_checkpoint(checkpoint: Checkpoint) -> SVRNet:
+    """Rebuild the model of a training checkpoint and load its weights (strict)."""
+    config = checkpoint.config
+    return build_model(
+        ModelCheckpoint(config.model, output_kind_of(config.labels.mode), checkpoint.model_state, checkpoint.training_state, checkpoint.source)
+    )

@@ -221,7 +221,7 @@ def test_settings_come_back_in_a_new_window(qtbot, fixture_checkpoint):
     restored = second.parameters
     assert not restored.follows_silhouette() and not restored.link_button.isChecked()
     assert (restored.a_spin.value(), restored.b_spin.value()) == (1.5, 2.25)
-    assert restored.parameters().resolution == 128
+    assert restored.parameters().settings.resolution == 128
     assert restored.threshold_spin.value() == pytest.approx(0.35)
     assert restored.device() == "cpu"
     units = restored.known_size_units()

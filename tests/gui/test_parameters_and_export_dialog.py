@@ -40,18 +40,18 @@ def test_a_and_b_follow_the_silhouette_until_set_by_hand(panel):
 
 
 def test_resolution_threshold_and_device(panel):
-    assert panel.parameters().resolution == 256
+    assert panel.parameters().settings.resolution == 256
     panel.set_resolution(64)
-    assert panel.parameters().resolution == 64
+    assert panel.parameters().settings.resolution == 64
     with pytest.raises(ValueError, match="64, 128, 256, 512"):
         panel.set_resolution(100)
 
-    assert panel.parameters().threshold == pytest.approx(0.5)
+    assert panel.parameters().settings.threshold == pytest.approx(0.5)
     panel.threshold_spin.setValue(0.3)
     panel.set_threshold_kind("occupancy", 0.5)  # same kind of model: the user's value stays
-    assert panel.parameters().threshold == pytest.approx(0.3)
+    assert panel.parameters().settings.threshold == pytest.approx(0.3)
     panel.set_threshold_kind("sdf", 0.0)  # a signed-distance model: its own iso-level
-    assert panel.parameters().threshold == 0.0 and panel.threshold_spin.maximum() < 0.5
+    assert panel.parameters().settings.threshold == 0.0 and panel.threshold_spin.maximum() < 0.5
 
     gpu = panel.device_combo.model().item(panel.device_combo.findData("cuda"))
     assert gpu.isEnabled() == torch.cuda.is_available()

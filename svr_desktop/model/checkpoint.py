@@ -1,0 +1,155 @@
+"""Reading a checkpoint into a model: what inference needs from a checkpoint file.
+
+A checkpoint is one safetensors file: the model's weights and buffers
+(``model.*``), optionally the optimizer state (``optim.*``), and in the
+metadata a JSON document with the full training config and the training
+state.  Building the network needs only the config's ``model`` section and
+what the network outputs (occupancy probabilities, or a signed distance for
+models trained with SDF labels), so this module reads exactly those; the
+training layer (:mod:`svr_desktop.training.checkpoint`) writes checkpoints
+and reads the rest (the whole config, the optimizer state) on top of
+:func:`read_checkpoint_file`.  Inference therefore never imports training.
+
+Parsing reads tensors and JSON only, never pickles, and every problem --
+missing, truncated or foreign file, an invalid or absurd stored config, a
+model that does not match its config -- becomes a :class:`CheckpointError`
+with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from pydantic import TypeAdapter, ValidationError
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+
+from ..geometry.labels import LABEL_MODES
+from ..validation import describe
+from .config import ModelConfig
+from .network import SVRNet, get_model
+
+FORMAT = "svr-desktop-checkpoint"
+VERSION = 1
+
+#: What a network's field means: occupancy probability (iso 0.5) or signed distance (iso 0).
+OUTPUT_KINDS = ("occupancy", "sdf")
+
+_MODEL_CONFIG = TypeAdapter(ModelConfig)
+
+
+class CheckpointError(ValueError):
+    """A file is not a usable SVR Desktop checkpoint."""
+
+
+@dataclass
+class CheckpointFile:
+    """A parsed checkpoint file: its tensors and its metadata document, not yet interpreted."""
+
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    meta: dict
+
+    def model_state(self) -> dict[str, torch.Tensor]:
+        return {k[len("model.") :]: v for k, v in self.tensors.items() if k.startswith("model.")}
+
+
+@dataclass
+class ModelCheckpoint:
+    """What rebuilding and querying the network needs."""
+
+    model_config: ModelConfig
+    output_kind: str  # one of OUTPUT_KINDS
+    model_state: dict[str, torch.Tensor]
+    training_state: dict
+    source: Path
+
+    @property
+    def iso_level(self) -> float:
+        """The field value on the surface: occupancy probability 0.5, or distance 0."""
+        return 0.0 if self.output_kind == "sdf" else 0.5
+
+
+def read_checkpoint_file(path: str | Path) -> CheckpointFile:
+    """Parse a checkpoint's tensors and metadata, checking only that it is one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    raw = path.read_bytes()
+    try:
+        tensors = load_safetensors(raw)
+        header_len = int.from_bytes(raw[:8], "little")
+        header = json.loads(raw[8 : 8 + header_len])
+        meta = json.loads(header.get("__metadata__", {}).get("svr_desktop", "null"))
+    except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated or another format: {exc})") from exc
+    except RecursionError:
+        raise CheckpointError(f"{path}: not a readable checkpoint (its metadata is nested too deeply)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: a safetensors file, but not an SVR Desktop checkpoint")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {meta.get('version')} is not supported (expected {VERSION})")
+    if not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{path}: its configuration is invalid (expected a mapping of sections)")
+    return CheckpointFile(path, tensors, meta)
+
+
+def output_kind_of(label_mode: str) -> str:
+    """The field a network trained with ``label_mode`` outputs (SDF labels train a distance)."""
+    return "sdf" if label_mode == "sdf" else "occupancy"
+
+
+def model_checkpoint(file: CheckpointFile) -> ModelCheckpoint:
+    """Interpret a parsed file for inference: validate the stored model config (types, ranges, size)."""
+    config = file.meta["config"]
+    # An empty section (None) means its defaults, as in a training config file.
+    model_values = {} if config.get("model") is None else config["model"]
+    labels = {} if config.get("labels") is None else config["labels"]
+    for name, section in (("model", model_values), ("labels", labels)):
+        if not isinstance(section, dict):
+            raise CheckpointError(f"{file.path}: its configuration is invalid ({name}: expected a mapping of keys to values)")
+    try:
+        model_config = _MODEL_CONFIG.validate_python(model_values)
+    except ValidationError as exc:
+        raise CheckpointError(f"{file.path}: its configuration is invalid (model: {describe(exc)})") from None
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{file.path}: its configuration is invalid (model: {exc})") from exc
+    label_mode = labels.get("mode", "adaptive")
+    if label_mode not in LABEL_MODES:
+        raise CheckpointError(
+            f"{file.path}: its configuration is invalid (unknown label mode {label_mode!r}; choose from {', '.join(LABEL_MODES)})"
+        )
+    training_state = file.meta.get("training", {})
+    return ModelCheckpoint(
+        model_config,
+        output_kind_of(label_mode),
+        file.model_state(),
+        training_state if isinstance(training_state, dict) else {},
+        file.path,
+    )
+
+
+def read_model_checkpoint(path: str | Path) -> ModelCheckpoint:
+    """Read what inference needs from a checkpoint file, without building the model."""
+    return model_checkpoint(read_checkpoint_file(path))
+
+
+def build_model(checkpoint: ModelCheckpoint) -> SVRNet:
+    """Rebuild the network from the checkpoint's own config and load its weights (strict)."""
+    model = get_model(checkpoint.model_config)
+    try:
+        model.load_state_dict(checkpoint.model_state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise CheckpointError(
+            f"{checkpoint.source}: weights do not match the model its config describes ({' '.join(first[:3])})"
+        ) from exc
+    return model
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> SVRNet:
+    """A ready-to-query model (eval mode) from a checkpoint file."""
+    return build_model(read_model_checkpoint(path)).to(device).eval()
