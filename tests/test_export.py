@@ -11,11 +11,15 @@ import json
 import math
 import os
 import struct
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 import trimesh
 
+from svr_desktop.files import ORPHAN_MIN_AGE_S
 from svr_desktop.geometry.mesh_io import load_mesh
 from svr_desktop.inference.export import EXPORT_EXTENSIONS, ExportUnits, export_mesh
 
@@ -142,6 +146,17 @@ def test_failed_replace_keeps_the_old_file(tmp_path, part, monkeypatch):
     assert caught.value.errno == 28
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["part.ply"]  # no temporary file left
+
+
+def test_export_removes_what_a_killed_export_of_the_same_file_left(tmp_path, part):
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    orphan = tmp_path / f".part.stl.{killed.pid}.k1lled00.tmp"
+    orphan.write_bytes(b"half a mesh")
+    then = time.time() - ORPHAN_MIN_AGE_S - 1
+    os.utime(orphan, (then, then))
+    export_mesh(part, tmp_path / "part.stl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part.stl"]
 
 
 def test_missing_or_blocked_folder_names_the_path(tmp_path, part):

@@ -14,10 +14,13 @@ import torch
 from safetensors.torch import save_file
 
 from svr_desktop.data.dataset import ViewDataset, load_split
+from svr_desktop.files import ORPHAN_MIN_AGE_S
 from svr_desktop.progress import run_to_completion
-from svr_desktop.training.checkpoint import CheckpointError, load_model, read_checkpoint
+from svr_desktop.model.checkpoint import load_model
+from svr_desktop.training.checkpoint import CheckpointError, read_checkpoint
 from svr_desktop.training.config import load_config, preset_names
-from svr_desktop.training.trainer import epoch_batches, train
+from svr_desktop.training.metrics_log import MetricsFollower, drop_lines_after
+from svr_desktop.training.trainer import LAST, epoch_batches, train
 
 TINY = [
     "model.image_size=64",
@@ -86,6 +89,64 @@ def test_resume_continues_bit_for_bit(tiny_dataset, tmp_path):
     assert losses("split") == losses("straight")
     for name, value in straight.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[name]), name
+
+
+def test_a_killed_run_resumes_with_each_step_logged_once_and_no_temporary_files(tiny_dataset, tmp_path):
+    run_dir = tmp_path / "run"
+    work = train(tiny_dataset, run_dir, tiny_config("optim.epochs=2"))  # 4 steps per epoch, a checkpoint after each
+    for _ in range(6):
+        next(work)
+    work.close()  # killed at step 6: its last checkpoint is the one of step 4
+    assert read_checkpoint(run_dir / LAST).training_state["step"] == 4
+    assert [line["step"] for line in metric_lines(run_dir, "train")] == [1, 2, 3, 4, 5, 6]
+    with (run_dir / "metrics.jsonl").open("a") as handle:
+        handle.write('{"kind": "train", "st')  # a line cut short by the kill
+    killed_writer = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed_writer.wait()
+    orphan = run_dir / f".{LAST}.{killed_writer.pid}.k1lled00.tmp"
+    orphan.write_bytes(b"half a checkpoint")
+    then = time.time() - ORPHAN_MIN_AGE_S - 1
+    os.utime(orphan, (then, then))
+
+    resumed = run_to_completion(train(tiny_dataset, run_dir, resume=True))
+    assert resumed.steps == 8 and resumed.stopped is None
+    assert [line["step"] for line in metric_lines(run_dir, "train")] == list(range(1, 9))
+    assert [line["epoch"] for line in metric_lines(run_dir, "val")] == [1, 2]
+    assert [line["event"] for line in metric_lines(run_dir, "event")] == ["started", "resumed", "finished"]
+    assert not orphan.exists()
+
+
+def test_only_lines_logged_after_the_checkpoint_are_dropped(tmp_path):
+    records = [
+        {"kind": "event", "event": "started", "step": 0, "epoch": 0},
+        {"kind": "train", "step": 4, "epoch": 0},
+        {"kind": "val", "step": 4, "epoch": 1},  # the epoch ended; its checkpoint may not have been written
+        {"kind": "train", "step": 5, "epoch": 1},
+    ]
+    path = tmp_path / "metrics.jsonl"
+    text = "".join(json.dumps(record) + "\n" for record in records)
+
+    def kept_after_resume_at(step, epoch):
+        path.write_text(text)
+        drop_lines_after(path, step, epoch)
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    assert kept_after_resume_at(5, 1) == records
+    assert kept_after_resume_at(4, 1) == records[:3]
+    assert kept_after_resume_at(4, 0) == records[:2]  # the end of epoch 1 is done again
+    assert kept_after_resume_at(0, 0) == records[:1]
+    assert drop_lines_after(tmp_path / "missing.jsonl", 3, 0) == 0
+
+
+def test_a_follower_reads_a_cut_metrics_file_again_from_its_start(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps({"kind": "train", "step": step, "epoch": 0}) + "\n" for step in (1, 2, 3)))
+    follower = MetricsFollower(path)
+    assert [record["step"] for record in follower.read_new()] == [1, 2, 3]
+    drop_lines_after(path, 1, 0)  # a resume from the checkpoint of step 1
+    with path.open("a") as handle:
+        handle.write(json.dumps({"kind": "event", "event": "resumed", "step": 1, "epoch": 0}) + "\n")
+    assert [record["step"] for record in follower.read_new()] == [1, 1]
 
 
 def test_adaptive_s_follows_f1_within_its_clamp_and_survives_resume(tiny_dataset, tmp_path):
@@ -165,7 +226,8 @@ def test_broken_checkpoints_are_rejected_without_unpickling(tiny_dataset, tmp_pa
     weights = {f"model.{k}": v.contiguous() for k, v in tensors.items()}
     save_file(weights, tmp_path / "no_optim.safetensors", metadata={"svr_desktop": json.dumps(meta)})
     with pytest.raises(CheckpointError, match="optimizer state is incomplete"):
-        load_model(tmp_path / "no_optim.safetensors")
+        read_checkpoint(tmp_path / "no_optim.safetensors")  # what a resume reads
+    load_model(tmp_path / "no_optim.safetensors")  # inference never reads the optimizer state
     del meta["optimizer"]
     meta["config"]["model"]["width"] = 16
     save_file(weights, tmp_path / "mismatch.safetensors", metadata={"svr_desktop": json.dumps(meta)})

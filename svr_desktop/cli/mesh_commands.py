@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, remove_orphan_temp_files
 from ..geometry.frames import normalization_of, normalize_mesh
 from ..geometry.mesh_io import MESH_EXTENSIONS, load_mesh
 from ..geometry.metrics import MeshComparison, compare_meshes
@@ -81,6 +81,7 @@ def run_remesh(args: argparse.Namespace) -> int:
         result, stats = run_with_progress_bar(remesh_watertight(original, args.resolution))
     except ValueError as exc:
         raise ValueError(f"{args.mesh}: {exc}") from exc
+    remove_orphan_temp_files(args.out)  # left by a killed earlier run
     atomic_write_bytes(args.out, result.export(file_type=ext), overwrite=args.force)
     print(
         f"{args.out}: {len(result.faces)} faces, watertight={result.is_watertight}, "

@@ -57,10 +57,20 @@ class RunHistory:
                 self.elapsed = record.get("elapsed") or self.elapsed
 
     def _append(self, name: str, record: dict) -> None:
+        """Add the record's point to curve ``name``, replacing any points from its step on.
+
+        Steps go back where a resumed run repeats the steps after its
+        checkpoint, or where the metrics file was cut and is read again:
+        each step keeps only its newest point.
+        """
         value = record.get(name)
         if value is not None and "step" in record:
+            step = float(record["step"])
             xs, ys = self.curves[name]
-            xs.append(float(record["step"]))
+            while xs and xs[-1] >= step:
+                xs.pop()
+                ys.pop()
+            xs.append(step)
             ys.append(float(value))
 
     def eta_seconds(self) -> float | None:

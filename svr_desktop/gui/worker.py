@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
@@ -37,6 +36,18 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, EXPECTED_ERRORS):
         return str(exc) or type(exc).__name__
     return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _log_failure(exc: Exception) -> None:
+    """Log a failed work: one line for an expected error, the whole traceback for a bug.
+
+    A bad photo or checkpoint is the user's everyday business, already
+    shown in the window; a traceback is only worth printing for a bug.
+    """
+    if isinstance(exc, EXPECTED_ERRORS):
+        log.error("failed: %s", " ".join(error_message(exc).split()))
+    else:
+        log.error("worker failed", exc_info=exc)
 
 
 class GeneratorWorker(QObject):
@@ -63,7 +74,7 @@ class GeneratorWorker(QObject):
         try:
             result = self._drive()
         except Exception as exc:  # reported to the user, never swallowed
-            log.error("worker failed:\n%s", traceback.format_exc())
+            _log_failure(exc)
             self.failed.emit(error_message(exc))
         else:
             if self._cancel.is_set():

@@ -16,8 +16,8 @@ file extension:
 
 Every file is written atomically (:func:`svr_desktop.files.atomic_write_bytes`):
 an existing file is replaced only with ``overwrite=True`` and survives any
-failed write.  STL, PLY and GLB store float32 coordinates; OBJ stores eight
-decimals.
+failed write; the temporary files a killed export left are removed first.
+STL, PLY and GLB store float32 coordinates; OBJ stores eight decimals.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from trimesh.exchange.gltf import export_glb
 from trimesh.exchange.obj import export_obj
 
 from .. import __version__
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, remove_orphan_temp_files
 
 #: Extensions :func:`export_mesh` writes (lower case, without the dot).
 EXPORT_EXTENSIONS = ("stl", "obj", "ply", "glb")
@@ -325,7 +325,11 @@ _ENCODERS = {"stl": _encode_stl, "obj": _encode_obj, "ply": _encode_ply, "glb": 
 
 
 def _write(path: Path, data: bytes, overwrite: bool) -> None:
-    """Atomic write; any failure other than "exists" becomes an ``OSError`` naming the path."""
+    """Atomic write; any failure other than "exists" becomes an ``OSError`` naming the path.
+
+    Temporary files that killed exports of ``path`` left beside it go first.
+    """
+    remove_orphan_temp_files(path)
     try:
         atomic_write_bytes(path, data, overwrite=overwrite)
     except FileExistsError:

@@ -9,7 +9,9 @@ returns a :class:`TrainSummary`.  It writes ``RUN_DIR/config.yaml``,
 ``metrics.jsonl`` (one flushed JSON line at a time), ``last.safetensors``
 (weights, Adam state and training state; atomic) after every epoch, every
 ``checkpoint_minutes`` and whenever it stops early, and ``best.safetensors``
-(weights only) when the validation IoU improves.
+(weights only) when the validation IoU improves.  A resume first tidies what
+a killed session left: temporary files of interrupted writes and the metric
+lines of the steps after the checkpoint, which it logs again.
 
 Determinism: the model is initialized from ``seed``, the view order of epoch
 ``e`` is a permutation seeded by ``(seed, e)`` and the points of each item by
@@ -31,7 +33,7 @@ from torch.utils.data import DataLoader
 
 from ..data.dataset import ViewDataset
 from ..devices import autocast, autocast_dtype
-from ..files import atomic_write_text
+from ..files import atomic_write_text, remove_orphan_temp_files
 from ..geometry.labels import AdaptiveS, confusion_counts, f1_from_counts, label_targets, update_interval
 from ..model.images import fit_to_size
 from ..model.network import get_model
@@ -40,10 +42,11 @@ from .checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint,
 from .config import TrainConfig
 from .distributed import DistributedContext
 from .losses import label_loss, layered_depth_loss, predicted_inside
-from .metrics_log import MetricsWriter
+from .metrics_log import MetricsWriter, drop_lines_after
 from .schedule import learning_rate
 
 LAST, BEST = "last.safetensors", "best.safetensors"
+CONFIG, METRICS = "config.yaml", "metrics.jsonl"
 
 
 @dataclass
@@ -146,6 +149,17 @@ def _prepare(run_dir: Path, config: TrainConfig | None, resume: bool):
     return config, TrainState(), None
 
 
+def _tidy_for_resume(run_dir: Path, state: TrainState) -> None:
+    """Remove what a killed session left: temporary files and the metric lines after the checkpoint.
+
+    The resumed run repeats the steps done after its checkpoint and logs
+    them again; without this, each would appear twice in ``metrics.jsonl``.
+    """
+    for name in (LAST, BEST, CONFIG, METRICS):
+        remove_orphan_temp_files(run_dir / name)
+    drop_lines_after(run_dir / METRICS, state.step, state.epoch)
+
+
 def train(
     data_dir: str | Path,
     run_dir: str | Path,
@@ -164,7 +178,7 @@ def train(
 
     torch.manual_seed(config.seed)
     if checkpoint is not None:
-        model = model_from_checkpoint(checkpoint, run_dir / LAST)
+        model = model_from_checkpoint(checkpoint)
     else:
         model = get_model(config.model)
     model = model.to(device).train()
@@ -186,8 +200,10 @@ def train(
     metrics = None
     if ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "config.yaml", config.to_yaml())
-        metrics = MetricsWriter(run_dir / "metrics.jsonl")
+        if resume:
+            _tidy_for_resume(run_dir, state)
+        atomic_write_text(run_dir / CONFIG, config.to_yaml())
+        metrics = MetricsWriter(run_dir / METRICS)
         precision = autocast_dtype(device, optim.amp)
         metrics.write(
             kind="event", event="resumed" if resume else "started", step=state.step, epoch=state.epoch,

@@ -1,11 +1,16 @@
 """``svr-desktop gui`` scripted: photo, reconstruction, window screenshot, quit; errors on stderr."""
 
 import colorsys
+import os
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from svr_desktop.cli import main
+from svr_desktop.cli.gui_command import missing_display
 from svr_desktop.gui.viewer import MESH_COLOUR
 
 from .window_helpers import SAMPLE_PHOTO
@@ -51,3 +56,31 @@ def test_options_are_checked_before_the_window_opens(capsys):
     assert "--reconstruct needs an IMAGE" in capsys.readouterr().err
     assert main(["gui", str(SAMPLE_PHOTO), "--screenshot", "shot.jpg"]) == 2
     assert ".png" in capsys.readouterr().err
+
+
+def test_without_a_display_one_line_says_how_to_run_it():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "svr_desktop", "gui"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stdout == "" and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("svr-desktop gui: error: no display")
+    assert "./setup.sh gui" in result.stderr and "xvfb-run -a svr-desktop gui" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "environ,platform,has_display",
+    [
+        ({}, "linux", False),
+        ({"QT_QPA_PLATFORM": "xcb"}, "linux", False),
+        ({"QT_QPA_PLATFORM": "wayland;xcb"}, "linux", False),
+        ({"DISPLAY": ":0"}, "linux", True),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "offscreen"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "minimal:enable_fonts"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "wayland;offscreen"}, "linux", True),
+        ({}, "darwin", True),
+        ({}, "win32", True),
+    ],
+)
+def test_a_missing_display_is_told_from_the_environment(environ, platform, has_display):
+    assert (missing_display(environ, platform) is None) == has_display

@@ -85,6 +85,16 @@ def test_history_collects_curves_and_estimates_the_time_left():
     assert [format_duration(s) for s in (4.2, 125, 3 * 3600 + 5 * 60)] == ["4 s", "2 min", "3 h 05 min"]
 
 
+def test_history_keeps_one_point_per_step_when_a_resume_goes_back():
+    history = RunHistory(steps_per_epoch=10, epochs=5)
+    history.add([{"kind": "train", "step": step, "epoch": 0, "loss": 1.0} for step in (1, 2, 3)])
+    # Resumed from the checkpoint of step 1 (or the cut metrics file read again from its start).
+    history.add([{"kind": "train", "step": step, "epoch": 0, "loss": 0.5} for step in (2, 3, 4)])
+    assert history.curves["loss"] == ([1.0, 2.0, 3.0, 4.0], [1.0, 0.5, 0.5, 0.5])
+    history.add([{"kind": "train", "step": step, "epoch": 0, "loss": 0.25} for step in (1, 2)])
+    assert history.curves["loss"] == ([1.0, 2.0], [0.25, 0.25])
+
+
 def test_a_run_is_plotted_live_stopped_gracefully_and_its_best_model_loaded(qtbot, panel, tiny_dataset, tmp_path):
     run_dir = tmp_path / "run"
     start_endless_run(panel, tiny_dataset, run_dir)

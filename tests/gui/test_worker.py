@@ -1,8 +1,12 @@
 """The worker thread: results, errors and cancellation reach the GUI thread."""
 
+import logging
 import sys
 import threading
 
+import pytest
+
+from svr_desktop.gui import jobs
 from svr_desktop.gui.worker import GeneratorWorker, ProgressThrottle, start_work
 from svr_desktop.progress import Progress
 
@@ -50,6 +54,41 @@ def test_errors_become_messages(qtbot):
         qtbot.waitUntil(lambda: bool(messages), timeout=5000)
         assert handle.wait(5000)
         assert results == [] and expected in messages[0]
+
+
+def failure_log(qtbot, caplog, work) -> tuple[str, list[logging.LogRecord]]:
+    """Run ``work`` to its failure; the message for the user and what the worker logged."""
+    messages = []
+    with caplog.at_level(logging.ERROR, logger="svr_desktop.gui.worker"):
+        handle = start_work(work, on_finished=messages.append, on_failed=messages.append)
+        qtbot.waitUntil(lambda: bool(messages), timeout=5000)
+        assert handle.wait(5000)
+    return messages[0], [r for r in caplog.records if r.name == "svr_desktop.gui.worker"]
+
+
+@pytest.mark.parametrize("bad", ["photo", "checkpoint"])
+def test_expected_errors_are_logged_in_one_line_without_traceback(qtbot, caplog, tmp_path, bad):
+    path = tmp_path / ("part.png" if bad == "photo" else "model.safetensors")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n not really" if bad == "photo" else b"not a checkpoint")
+    work = (lambda: jobs.preview_photo(path, 64, jobs.Framing())) if bad == "photo" else (lambda: jobs.load_model(path, "cpu"))
+    message, records = failure_log(qtbot, caplog, work)
+    assert path.name in message
+    (record,) = records
+    logged = caplog.text.strip()
+    assert record.exc_info is None and "Traceback" not in logged
+    assert path.name in logged and "\n" not in logged
+
+
+def test_a_bug_is_logged_with_its_traceback(qtbot, caplog):
+    def buggy():
+        yield Progress("x", 0, 1)
+        {}["missing"]
+
+    message, records = failure_log(qtbot, caplog, buggy)
+    assert message == "unexpected KeyError: 'missing'"
+    (record,) = records
+    assert record.exc_info is not None
+    assert "Traceback (most recent call last)" in caplog.text and '{}["missing"]' in caplog.text
 
 
 def test_cancel_stops_at_the_next_event_and_closes_the_work(qtbot):
