@@ -150,7 +150,10 @@ class ImagePanel(QGroupBox):
                 Qt.TransformationMode.SmoothTransformation,
             )
         )
-        notes = [f"silhouette: {prepared.background_method}", *prepared.notes]
+        method = prepared.background_method
+        if prepared.mask_confidence is not None:
+            method += f", confidence {prepared.mask_confidence:.0%}"
+        notes = [f"silhouette: {method}", *prepared.notes]
         self.notes_label.setText("; ".join(notes))
 
     def show_problem(self, message: str) -> None:

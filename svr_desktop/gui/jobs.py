@@ -24,6 +24,7 @@ from ..inference.preprocess import (
     PhotoSource,
     PreparedPhoto,
     Rect,
+    Segmenter,
     load_photo,
     prepare_photo,
 )
@@ -39,6 +40,7 @@ class Framing:
     background: str = "auto"
     rect: Rect | None = None
     fill_fraction: float = DEFAULT_FILL_FRACTION
+    segmenter: Segmenter | None = None  # the loaded model's, for the "auto" background
 
     @classmethod
     def as_is(cls) -> Framing:
@@ -47,7 +49,8 @@ class Framing:
 
     def prepare(self, photo: Photo, image_size: int) -> PreparedPhoto:
         return prepare_photo(
-            photo, image_size, background=self.background, rect=self.rect, fill_fraction=self.fill_fraction
+            photo, image_size, background=self.background, rect=self.rect, fill_fraction=self.fill_fraction,
+            segmenter=self.segmenter,
         )
 
 

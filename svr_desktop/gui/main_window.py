@@ -264,7 +264,8 @@ class MainWindow(QMainWindow):
     def _framing(self, framed_view: bool, rect) -> Framing:
         if framed_view:
             return Framing.as_is()
-        return Framing(self.image_panel.background(), rect)
+        segmenter = self.reconstructor.segmenter if self.reconstructor is not None else None
+        return Framing(self.image_panel.background(), rect, segmenter=segmenter)
 
     def _image_size(self) -> int:
         return self.reconstructor.image_size if self.reconstructor is not None else PREVIEW_IMAGE_SIZE
@@ -400,7 +401,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _model_loaded(self, path: Path, reconstructor: Reconstructor, remember: bool, device: str) -> None:
-        size_changed = self._image_size() != reconstructor.image_size
+        old = self.reconstructor
+        # A new input size or a new segmenter finds the silhouette differently: prepare the photo again.
+        prepare_again = self._image_size() != reconstructor.image_size or (old is not None and old.segmenter) or reconstructor.segmenter
         self.reconstructor, self.checkpoint, self._loading_checkpoint = reconstructor, path, None
         self._model_device_choice = device
         self.parameters.set_threshold_kind(reconstructor.output_kind, reconstructor.default_threshold)
@@ -410,7 +413,7 @@ class MainWindow(QMainWindow):
         if remember:
             QSettings().setValue("model/checkpoint", str(path.resolve()))
         self.statusBar().showMessage(f"Model {path.name} loaded on {reconstructor.device}", 5000)
-        if size_changed:
+        if prepare_again:
             self._prepare_again()
         self._update_actions()
         self.model_ready.emit(str(path))

@@ -31,6 +31,7 @@ from ..progress import Progress, ProgressGenerator
 from .field import ImageField
 from .postprocess import PostprocessReport, postprocess
 from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
+from .segmentation import NetworkSegmenter
 from .settings import ReconstructionSettings
 
 DEFAULT_SETTINGS = ReconstructionSettings()
@@ -65,6 +66,8 @@ class Reconstructor:
         self.model = model.to(device).eval()
         self.output_kind = output_kind  # "occupancy" or "sdf" (model.checkpoint.OUTPUT_KINDS)
         self.device = device
+        # A model with a layered-depth head finds the part in a photo itself (issue 14).
+        self.segmenter = NetworkSegmenter(self.model, device) if model.config.depth_head else None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None) -> "Reconstructor":
@@ -147,7 +150,7 @@ class Reconstructor:
         if isinstance(photo, PreparedPhoto):
             prepared = photo
         else:
-            prepared = prepare_photo(photo, self.image_size, background=background, rect=rect)
+            prepared = prepare_photo(photo, self.image_size, background=background, rect=rect, segmenter=self.segmenter)
         seconds = time.perf_counter() - start
         auto_a, auto_b = auto_ab(prepared)
         mesh, stats = yield from self.reconstruct_input(

@@ -1,0 +1,72 @@
+"""Where the part is in a photo, according to the network itself (issue 14).
+
+A network with a layered-depth head (``ModelConfig.depth_head``) predicts,
+for every pixel of its input, whether its ray meets the part: the validity
+of the first layer.  It learned that on renders with backgrounds, shadows
+and clutter whose silhouettes are exact, so it is a segmenter trained for
+free.  :class:`NetworkSegmenter` turns it into a probability map of a whole
+photo, in two passes because the network expects the part framed like a
+training render: the first pass sees the whole photo (padded to a square),
+the second a square around what the first found, sized so that the part
+fills it as in training.  :func:`.preprocess.silhouette_mask` then sharpens
+the map's edges with GrabCut at photo resolution.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from ..model.images import image_to_tensor
+from ..model.layered_depth_head import decode_layers
+from ..model.network import SVRNet
+from .preprocess import DEFAULT_FILL_FRACTION
+
+
+class NetworkSegmenter:
+    """``segmenter(rgb)`` -> (H, W) float32 probability that each pixel shows the part."""
+
+    def __init__(self, model: SVRNet, device: torch.device | str = "cpu"):
+        if not model.config.depth_head:
+            raise ValueError("this model has no layered-depth head to find the part with")
+        self.model = model
+        self.device = device
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        height, width = rgb.shape[:2]
+        side = max(height, width)
+        whole = self._square(rgb, (width - side) / 2.0, (height - side) / 2.0, side)
+        found = whole >= 0.5
+        if not found.any():
+            return whole
+        rows, cols = np.nonzero(found)
+        centre_x, centre_y = (cols.min() + cols.max() + 1) / 2.0, (rows.min() + rows.max() + 1) / 2.0
+        extent = max(cols.max() + 1 - cols.min(), rows.max() + 1 - rows.min())
+        side = extent / DEFAULT_FILL_FRACTION
+        return self._square(rgb, centre_x - side / 2.0, centre_y - side / 2.0, side)
+
+    def _square(self, rgb: np.ndarray, x0: float, y0: float, side: float) -> np.ndarray:
+        """The probability map of the photo, seen through the square ``(x0, y0, side)``.
+
+        Outside the photo the square is filled by repeating the photo's
+        edge, which looks like more background; outside the square the map
+        is 0 (the network did not look there).
+        """
+        size = self.model.config.image_size
+        height, width = rgb.shape[:2]
+        scale = size / side
+        # photo -> network-input pixels: translate the square's corner to 0, then scale
+        to_input = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]])
+        smoothed = cv2.GaussianBlur(rgb, (0, 0), sigmaX=0.5 / scale) if scale < 0.5 else rgb  # against aliasing
+        view = cv2.warpAffine(smoothed, to_input, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        with torch.no_grad():
+            encoded = self.model.encode(image_to_tensor(np.ascontiguousarray(view), size, self.device))
+            logit = decode_layers(encoded.layers, self.model.config.depth_layers).valid_logit[:, :1]
+            probability = torch.sigmoid(torch.nn.functional.interpolate(logit.float(), size=(size, size), mode="bilinear", align_corners=False))
+        probability = probability[0, 0].cpu().numpy()
+        back = cv2.warpAffine(
+            probability, to_input, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+        )
+        return back.astype(np.float32)
