@@ -1,6 +1,7 @@
 """Data-set builder and loader: determinism, resume, convention, bad inputs."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -174,3 +175,36 @@ def test_undecodable_build_settings_are_refused_in_one_line(tmp_path):
     (tmp_path / "build.json").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ValueError, match="other settings"):
         build(tmp_path)
+
+
+def test_training_maps_an_uncompressed_copy_of_each_shard(built):
+    """ViewDataset's records are read-only views of one memory map per shard, equal to the shard's arrays."""
+    root, _ = built
+    mapped = ViewDataset(root, "train")
+    assert sorted(p.name for p in (root / "cache").iterdir()) == sorted(
+        p.name for p in (root / "shards").glob("*.npz") if any(r.shape_id in {m.shape_id for m in mapped.records} for r in read_shard(p))
+    )
+    plain = {record.shape_id: record for record in load_split(root, "train")}
+    for record in mapped.records:
+        assert not record.images.flags.writeable  # mapped, not a private copy
+        for name in ("images", "train_points", "depth_entry", "depth_normal", "mesh_faces"):
+            assert np.array_equal(getattr(record, name), getattr(plain[record.shape_id], name))
+    item = mapped[0]
+    assert item["image"].dtype == torch.float32 and item["depth_entry"].shape[1:] == (BuildConfig.depth_size,) * 2
+
+
+def test_a_shard_newer_than_its_cached_copy_is_copied_again(built, tmp_path):
+    from svr_desktop.data.shards import read_mapped_shard
+
+    root, _ = built
+    shard = sorted((root / "shards").glob("*.npz"))[0]
+    first = read_mapped_shard(shard, tmp_path)
+    copy = tmp_path / shard.name
+    stale = shard.stat().st_mtime_ns - 10**9
+    os.utime(copy, ns=(stale, stale))  # older than the shard now
+    again = read_mapped_shard(shard, tmp_path)
+    assert copy.stat().st_mtime_ns > stale
+    assert [r.shape_id for r in again] == [r.shape_id for r in first]
+    copy.write_bytes(b"not a zip")  # newer than the shard, so it is used: and refused in one line
+    with pytest.raises(ValueError, match="delete it"):
+        read_mapped_shard(shard, tmp_path)

@@ -6,12 +6,19 @@ label-ready training points, quick validation points and every rendered view
 ``allow_pickle=False``, so a shard can never run code.  Writing is atomic and
 byte-for-byte deterministic (numpy writes fixed zip timestamps), which makes
 builds reproducible and resumable.
+
+Training reads shards through :func:`read_mapped_shard`: an uncompressed copy
+of the shard, made once, whose arrays are views of one read-only memory map.
+The operating system then keeps one copy of the data in its page cache for
+every process that trains on it (two DistributedDataParallel processes on
+4,800 shapes held 11.6 GB each when they decompressed their own copies).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -80,8 +87,8 @@ _JSON_FIELDS = ("shape_id", "source", "info", "voxel_resolution", "appearances")
 _ARRAY_FIELDS = tuple(f.name for f in fields(ShapeRecord) if f.name not in _JSON_FIELDS)
 
 
-def shard_bytes(records: list[ShapeRecord]) -> bytes:
-    """Serialize shape records into the bytes of one ``.npz`` shard."""
+def shard_bytes(records: list[ShapeRecord], compress: bool = True) -> bytes:
+    """Serialize shape records into the bytes of one ``.npz`` shard (``compress=False``: stored, mappable)."""
     arrays: dict[str, np.ndarray] = {}
     meta = []
     for index, record in enumerate(records):
@@ -90,7 +97,7 @@ def shard_bytes(records: list[ShapeRecord]) -> bytes:
             arrays[f"{index}/{name}"] = np.ascontiguousarray(getattr(record, name))
     arrays["meta"] = np.array(json.dumps({"format": SHARD_FORMAT, "shapes": meta}, sort_keys=True))
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    (np.savez_compressed if compress else np.savez)(buffer, **arrays)
     return buffer.getvalue()
 
 
@@ -110,9 +117,70 @@ def read_shard(path: str | Path) -> list[ShapeRecord]:
             ]
     except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable data-set shard ({exc})") from exc
+    return _records(path, meta, arrays)
+
+
+def _records(path, meta: dict, arrays: list[dict]) -> list[ShapeRecord]:
     if meta.get("format") != SHARD_FORMAT:
         raise ValueError(
             f"{path}: shard format {meta.get('format')} is not {SHARD_FORMAT} (it predates layered depth); "
             "rebuild the data set with the same 'svr-desktop dataset build' command into a new folder"
         )
     return [ShapeRecord(**shape_meta, **shape_arrays) for shape_meta, shape_arrays in zip(meta["shapes"], arrays)]
+
+
+def read_mapped_shard(path: str | Path, cache_dir: str | Path) -> list[ShapeRecord]:
+    """A shard's records with read-only arrays memory-mapped from an uncompressed copy in ``cache_dir``.
+
+    The copy is made (atomically) the first time, or again when the shard is
+    newer than it.  When ``cache_dir`` cannot be written (a read-only data
+    set), the shard is read into memory as by :func:`read_shard`.
+    """
+    path, cache = Path(path), Path(cache_dir) / Path(path).name
+    try:
+        if not cache.exists() or cache.stat().st_mtime_ns < path.stat().st_mtime_ns:
+            records = read_shard(path)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(cache, shard_bytes(records, compress=False))
+    except PermissionError:
+        return read_shard(path)
+    try:
+        return _read_stored(cache)
+    except (OSError, KeyError, ValueError, struct.error, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{cache}: not a readable data-set cache ({exc}); delete it to have it made again") from exc
+
+
+def _array_header(handle) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype of the ``.npy`` whose header starts at ``handle``'s position."""
+    version = np.lib.format.read_magic(handle)
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in readers:
+        raise ValueError(f".npy format version {version} is not supported")
+    shape, fortran, dtype = readers[version](handle)
+    if dtype.hasobject:  # object arrays are pickles: never
+        raise ValueError("an array of Python objects")
+    return shape, fortran, dtype
+
+
+def _read_stored(path: Path) -> list[ShapeRecord]:
+    """Records whose arrays are views of one memory map of a stored (uncompressed) ``.npz``.
+
+    One map per file, not per array: a data set has hundreds of thousands of
+    arrays and a process only a limited number of maps.
+    """
+    whole = np.memmap(path, dtype=np.uint8, mode="r")
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
+        members = {}
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"member {info.filename} is compressed")
+            handle.seek(info.header_offset + 26)  # local header: name and extra field lengths
+            name_length, extra_length = struct.unpack("<HH", handle.read(4))
+            handle.seek(info.header_offset + 30 + name_length + extra_length)
+            shape, fortran, dtype = _array_header(handle)
+            members[info.filename.removesuffix(".npy")] = np.ndarray(
+                shape, dtype, buffer=whole, offset=handle.tell(), order="F" if fortran else "C"
+            )
+    meta = json.loads(str(members["meta"]))
+    arrays = [{name: members[f"{index}/{name}"] for name in _ARRAY_FIELDS} for index in range(len(meta["shapes"]))]
+    return _records(path, meta, arrays)
