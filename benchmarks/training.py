@@ -49,7 +49,7 @@ def worker(args: argparse.Namespace) -> None:
     import torch
 
     from svr_desktop.devices import autocast
-    from svr_desktop.model.network import get_model
+    from svr_desktop.model.methods import get_model
     from svr_desktop.training.config import load_config
     from svr_desktop.training.distributed import DistributedContext
     from svr_desktop.training.losses import label_loss, layered_depth_loss

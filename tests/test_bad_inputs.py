@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from svr_desktop.cli import main
 from svr_desktop.model.config import MAX_PARAMETERS, ModelConfig, model_size
-from svr_desktop.model.network import get_model
+from svr_desktop.model.methods import get_model
 from svr_desktop.training.checkpoint import read_checkpoint, save_checkpoint
 from svr_desktop.training.config import config_from_dict, load_config
 
@@ -320,7 +320,7 @@ def no_model_is_built(monkeypatch):
     """Building a real network (to train or to load weights into) fails the test: bad input comes first.
 
     The size check of a config builds its network on the ``meta`` device,
-    through ``svr_desktop.model.network.get_model``, which stays untouched.
+    through ``svr_desktop.model.methods.get_model``, which stays untouched.
     """
 
     def refuse(config):

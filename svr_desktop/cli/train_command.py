@@ -11,7 +11,8 @@ import torch
 
 from ..data.dataset import load_manifest
 from ..devices import pick_device, threads_per_training_process
-from ..training.config import load_config, preset_names
+from ..model.methods import METHODS
+from ..training.config import METHOD_PRESETS, load_config, preset_names
 from ..training.trainer import train
 from .options import number
 from .progress_bar import run_with_progress_bar
@@ -28,7 +29,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", type=Path, required=True, help="data-set folder (svr-desktop dataset build)")
     parser.add_argument("--out", type=Path, required=True, help="run folder")
-    parser.add_argument("--config", default=None, help=f"preset ({', '.join(preset_names())}) or YAML file (default cpu-small)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--config", default=None, help=f"preset ({', '.join(preset_names())}) or YAML file (default cpu-small)")
+    source.add_argument(
+        "--method", choices=list(METHODS), default=None,
+        help="train this method from its own preset (" + ", ".join(f"{name}: {preset}" for name, preset in METHOD_PRESETS.items()) + ")",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. optim.epochs=5 (repeatable)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--max-minutes", type=number(0.0), default=None, help="stop (with a checkpoint) after this many minutes")
@@ -38,9 +44,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    if args.resume and (args.config or args.overrides):
-        raise ValueError("--resume continues with the run's own config; drop --config/--set")
-    config = None if args.resume else load_config(args.config, args.overrides)
+    if args.resume and (args.config or args.method or args.overrides):
+        raise ValueError("--resume continues with the run's own config; drop --config/--method/--set")
+    source = METHOD_PRESETS[args.method] if args.method else args.config
+    config = None if args.resume else load_config(source, args.overrides)
     device = pick_device(args.device)
     load_manifest(args.data)  # a missing or broken data set is refused before the model is built
     torch.set_num_threads(threads_per_training_process())

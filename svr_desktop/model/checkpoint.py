@@ -3,9 +3,10 @@
 A checkpoint is one safetensors file: the model's weights and buffers
 (``model.*``), optionally the optimizer state (``optim.*``), and in the
 metadata a JSON document with the full training config and the training
-state.  Building the network needs only the config's ``model`` section and
-what the network outputs (occupancy probabilities, or a signed distance for
-models trained with SDF labels), so this module reads exactly those; the
+state.  Building the network needs only the config's ``model`` section
+(which names the method: :mod:`.methods`) and what the network outputs
+(occupancy probabilities, or a signed distance: ``disn``, and ``jin2022``
+trained with SDF labels), so this module reads exactly those; the
 training layer (:mod:`svr_desktop.training.checkpoint`) writes checkpoints
 and reads the rest (the whole config, the optimizer state) on top of
 :func:`read_checkpoint_file`.  Inference therefore never imports training.
@@ -30,13 +31,11 @@ from safetensors.torch import load as load_safetensors
 from ..geometry.labels import LABEL_MODES
 from ..validation import describe
 from .config import ModelConfig
-from .network import SVRNet, get_model
+from .implicit import ImplicitNetwork
+from .methods import OUTPUT_KINDS, get_model, output_kind  # noqa: F401  (OUTPUT_KINDS: also named from here)
 
 FORMAT = "svr-desktop-checkpoint"
 VERSION = 1
-
-#: What a network's field means: occupancy probability (iso 0.5) or signed distance (iso 0).
-OUTPUT_KINDS = ("occupancy", "sdf")
 
 _MODEL_CONFIG = TypeAdapter(ModelConfig)
 
@@ -61,11 +60,16 @@ class CheckpointFile:
 class ModelCheckpoint:
     """What rebuilding and querying the network needs."""
 
-    model_config: ModelConfig
+    model_config: ModelConfig  # its ``method`` says which network
     output_kind: str  # one of OUTPUT_KINDS
     model_state: dict[str, torch.Tensor]
     training_state: dict
     source: Path
+
+    @property
+    def method(self) -> str:
+        """The name of the checkpoint's method (:data:`.methods.METHODS`)."""
+        return self.model_config.method
 
     @property
     def iso_level(self) -> float:
@@ -97,11 +101,6 @@ def read_checkpoint_file(path: str | Path) -> CheckpointFile:
     return CheckpointFile(path, tensors, meta)
 
 
-def output_kind_of(label_mode: str) -> str:
-    """The field a network trained with ``label_mode`` outputs (SDF labels train a distance)."""
-    return "sdf" if label_mode == "sdf" else "occupancy"
-
-
 def model_checkpoint(file: CheckpointFile) -> ModelCheckpoint:
     """Interpret a parsed file for inference: validate the stored model config (types, ranges, size)."""
     config = file.meta["config"]
@@ -122,10 +121,14 @@ def model_checkpoint(file: CheckpointFile) -> ModelCheckpoint:
         raise CheckpointError(
             f"{file.path}: its configuration is invalid (unknown label mode {label_mode!r}; choose from {', '.join(LABEL_MODES)})"
         )
+    try:
+        kind = output_kind(model_config, label_mode)
+    except ValueError as exc:
+        raise CheckpointError(f"{file.path}: its configuration is invalid ({exc})") from None
     training_state = file.meta.get("training", {})
     return ModelCheckpoint(
         model_config,
-        output_kind_of(label_mode),
+        kind,
         file.model_state(),
         training_state if isinstance(training_state, dict) else {},
         file.path,
@@ -137,7 +140,7 @@ def read_model_checkpoint(path: str | Path) -> ModelCheckpoint:
     return model_checkpoint(read_checkpoint_file(path))
 
 
-def build_model(checkpoint: ModelCheckpoint) -> SVRNet:
+def build_model(checkpoint: ModelCheckpoint) -> ImplicitNetwork:
     """Rebuild the network from the checkpoint's own config and load its weights (strict)."""
     model = get_model(checkpoint.model_config)
     try:
@@ -150,6 +153,6 @@ def build_model(checkpoint: ModelCheckpoint) -> SVRNet:
     return model
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> SVRNet:
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> ImplicitNetwork:
     """A ready-to-query model (eval mode) from a checkpoint file."""
     return build_model(read_model_checkpoint(path)).to(device).eval()

@@ -40,8 +40,12 @@ HiddenSize = Annotated[StrictInt, Field(ge=1, le=4096)]
 
 @dataclass(frozen=True, config=SCHEMA)
 class ModelConfig:
-    """Shape of the network: backbone width, encoder variant and decoder.
+    """The method and the shape of its network: backbone width, encoder variant and decoder.
 
+    * ``method``: which network (:data:`svr_desktop.model.methods.METHODS`):
+      ``"jin2022"`` (this paper; the fields below describe it unless marked
+      otherwise), ``"occnet"`` or ``"disn"``.  Configs and checkpoints
+      without the key are ``jin2022``.
     * ``encoder``: ``"global"`` (paper Fig. 3a), ``"multilevel"`` (3b) or
       ``"fpn"`` (3c, the paper's method) or ``"fpn_global"`` (3c plus
       DISN's global image vector; our addition, docs/method.md).
@@ -49,7 +53,7 @@ class ModelConfig:
       64/128/256/512), smaller widths make CPU training feasible.
     * ``fpn_channels``: channels of each FPN level P2..P5 (``fpn*`` only).
     * ``global_features``: size of the image vector (``global`` and
-      ``fpn_global`` only).
+      ``fpn_global``; also ``occnet``'s ``c`` and ``disn``'s global vector).
     * ``decoder_hidden``: the four hidden sizes of the five-layer MLP.
     * ``leaky_slope``: negative slope of the decoder's LeakyReLUs.
     * ``image_size``: side of the square input image in pixels.
@@ -72,10 +76,20 @@ class ModelConfig:
       ``depth_head``).
     * ``depth_layers``: entry/exit pairs the head predicts.
 
+    The other methods read ``width``, ``global_features`` and
+    ``image_size`` and their own sizes (the ``encoder``, ``fpn_channels``,
+    ``decoder_hidden`` and point-input fields are jin2022's):
+
+    * ``occnet_hidden``, ``occnet_blocks``: width and number of the CBN
+      residual blocks of OccNet's decoder (paper: 256 and 5).
+    * ``disn_hidden``: width ``h`` of DISN's two streams (point MLP
+      ``h/8, h/2, h``; decoder ``h, h/2, 1``; paper: 512).
+
     Each size has a range (far above the presets) and together they must
     stay within :data:`MAX_PARAMETERS` and :data:`MAX_ACTIVATIONS_PER_IMAGE`.
     """
 
+    method: StrictStr = "jin2022"
     encoder: StrictStr = "fpn"
     width: StrictInt = Field(64, ge=1, le=512)
     fpn_channels: StrictInt = Field(256, ge=1, le=4096)
@@ -88,8 +102,18 @@ class ModelConfig:
     depth_head: StrictBool = False
     depth_guided: StrictBool = False
     depth_layers: StrictInt = Field(2, ge=1, le=8)
+    occnet_hidden: StrictInt = Field(256, ge=1, le=4096)
+    occnet_blocks: StrictInt = Field(5, ge=1, le=64)
+    disn_hidden: StrictInt = Field(512, ge=8, le=4096)
 
     def __post_init__(self) -> None:
+        from svr_desktop.model.methods import METHODS  # the registry builds on this module
+
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; valid methods: {', '.join(METHODS)}")
+        if self.depth_head and not METHODS[self.method].depth_head:
+            with_head = ", ".join(name for name, method in METHODS.items() if method.depth_head)
+            raise ValueError(f"the {self.method} method has no layered-depth head (depth_head is for {with_head})")
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {self.encoder!r}; valid encoders: {', '.join(ENCODERS)}")
         if self.depth_guided and not self.depth_head:
@@ -116,7 +140,7 @@ def model_size(config: ModelConfig) -> tuple[int, int]:
     rebuilt often: every preset load, every checkpoint read).  Activations
     count every layer's output.
     """
-    from svr_desktop.model.network import get_model  # network builds on this module
+    from svr_desktop.model.methods import get_model  # the registry builds on this module
 
     outputs: list[int] = []
     with torch.device("meta"), torch.no_grad():

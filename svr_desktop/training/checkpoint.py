@@ -26,10 +26,10 @@ from ..model.checkpoint import (
     CheckpointError,
     ModelCheckpoint,
     build_model,
-    output_kind_of,
     read_checkpoint_file,
 )
-from ..model.network import SVRNet
+from ..model.implicit import ImplicitNetwork
+from ..model.methods import output_kind
 from .config import TrainConfig, config_from_dict
 
 # CheckpointError is raised here too; training code and tests import it from this module.
@@ -98,9 +98,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(config, file.model_state(), optimizer_state, file.meta.get("training", {}), file.path)
 
 
-def model_from_checkpoint(checkpoint: Checkpoint) -> SVRNet:
+def model_from_checkpoint(checkpoint: Checkpoint) -> ImplicitNetwork:
     """Rebuild the model of a training checkpoint and load its weights (strict)."""
     config = checkpoint.config
     return build_model(
-        ModelCheckpoint(config.model, output_kind_of(config.labels.mode), checkpoint.model_state, checkpoint.training_state, checkpoint.source)
+        ModelCheckpoint(config.model, output_kind(config.model, config.labels.mode), checkpoint.model_state, checkpoint.training_state, checkpoint.source)
     )

@@ -20,6 +20,7 @@ from pydantic.dataclasses import dataclass
 
 from ..geometry.labels import LABEL_MODES
 from ..model.config import ModelConfig
+from ..model.methods import output_kind
 from ..validation import SCHEMA, describe, kind_of
 
 PRESET_DIR = Path(__file__).with_name("presets")
@@ -101,6 +102,9 @@ class TrainConfig:
     log_every: StrictInt = Field(10, ge=1)  # steps between metric lines
     checkpoint_minutes: StrictFloat = Field(5.0, gt=0.0)  # wall time between 'last' checkpoints inside an epoch
 
+    def __post_init__(self) -> None:
+        output_kind(self.model, self.labels.mode)  # refuses a label mode the method cannot train with
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -136,6 +140,11 @@ _Loader.add_implicit_resolver(
 
 def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+#: The preset ``svr-desktop train --method M`` starts from: each method at the
+#: cpu-small size, so that methods trained from their presets compare on equal terms.
+METHOD_PRESETS = {"jin2022": "cpu-small", "occnet": "occnet", "disn": "disn"}
 
 
 def load_config(source: str | Path | None = None, overrides: list[str] = ()) -> TrainConfig:

@@ -36,7 +36,7 @@ from ..devices import autocast, autocast_dtype
 from ..files import atomic_write_text, remove_orphan_temp_files
 from ..geometry.labels import AdaptiveS, confusion_counts, f1_from_counts, label_targets, update_interval
 from ..model.images import fit_to_size
-from ..model.network import get_model
+from ..model.methods import get_model
 from ..progress import Progress, ProgressGenerator
 from .checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint
 from .config import TrainConfig
