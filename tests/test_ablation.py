@@ -1,6 +1,5 @@
 """The ablation runner: settings, data subsets, and the whole plumbing on a tiny budget, resumed."""
 
-import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,15 +12,9 @@ from svr_desktop.evaluation.ablation import AblationSettings, plan_runs, prepare
 from svr_desktop.evaluation.ablation_report import steps_to_reach
 
 from conftest import TINY_RUN_OVERRIDES
+from helpers import load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ablation.py"
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("ablation_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tiny_args(data, work, doc, *extra):
@@ -64,7 +57,7 @@ def test_steps_to_reach():
 
 
 def test_ablation_runs_end_to_end_resumes_and_skips_finished_runs(tiny_dataset, tmp_path, capsys, monkeypatch):
-    script = load_script()
+    script = load_script("benchmarks/ablation.py")
     work, doc = tmp_path / "work", tmp_path / "docs" / "ablation.md"
 
     # Session 1: a budget of almost no time stops the first run after one step.

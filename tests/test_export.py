@@ -11,14 +11,12 @@ import json
 import math
 import os
 import struct
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 import trimesh
 
+from helpers import killed_writers_temp
 from svr_desktop.files import ORPHAN_MIN_AGE_S
 from svr_desktop.geometry.mesh_io import load_mesh
 from svr_desktop.inference.export import EXPORT_EXTENSIONS, ExportUnits, export_mesh
@@ -149,12 +147,7 @@ def test_failed_replace_keeps_the_old_file(tmp_path, part, monkeypatch):
 
 
 def test_export_removes_what_a_killed_export_of_the_same_file_left(tmp_path, part):
-    killed = subprocess.Popen([sys.executable, "-c", "pass"])
-    killed.wait()
-    orphan = tmp_path / f".part.stl.{killed.pid}.k1lled00.tmp"
-    orphan.write_bytes(b"half a mesh")
-    then = time.time() - ORPHAN_MIN_AGE_S - 1
-    os.utime(orphan, (then, then))
+    killed_writers_temp(tmp_path / "part.stl", ORPHAN_MIN_AGE_S + 1, b"half a mesh")
     export_mesh(part, tmp_path / "part.stl")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["part.stl"]
 

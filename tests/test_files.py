@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from helpers import dead_pid, make_temp
 from svr_desktop.files import (
     ORPHAN_MIN_AGE_S,
     ORPHAN_UNKNOWN_WRITER_AGE_S,
@@ -68,22 +69,6 @@ def test_png_round_trip_and_refusal(tmp_path):
         np.testing.assert_array_equal(np.asarray(image), pixels)
     with pytest.raises(FileExistsError):
         atomic_write_png(path, Image.new("RGB", (1, 1)), overwrite=False)
-
-
-def dead_pid() -> int:
-    """The PID of a process that has ended."""
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
-def make_temp(folder, name: str, age_s: float):
-    """A temporary file called ``name`` last written ``age_s`` seconds ago."""
-    path = folder / name
-    path.write_bytes(b"partial")
-    then = time.time() - age_s
-    os.utime(path, (then, then))
-    return path
 
 
 def test_a_killed_writers_temporary_file_is_removed_by_the_next_cleanup(tmp_path):

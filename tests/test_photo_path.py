@@ -1,30 +1,19 @@
 """benchmarks/photo_path.py: its scoring helpers on a small render of the project's own renderer."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import trimesh
 
+from helpers import load_script
 from svr_desktop.data.render import Renderer
 from svr_desktop.geometry.frames import normalize_mesh
 from svr_desktop.inference.preprocess import Photo, auto_ab, prepare_photo
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "photo_path.py"
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("photo_path_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_mask_iou():
-    script = load_script()
+    script = load_script("benchmarks/photo_path.py")
     a = np.zeros((4, 4), dtype=bool)
     b = a.copy()
     assert script.mask_iou(a, b) == 1.0
@@ -35,7 +24,7 @@ def test_mask_iou():
 def test_own_render_draws_the_half_width_and_true_a_matches_the_framing():
     """A box whose longest edge lies in the image plane: drawn at half-width h it spans
     1 / (2 h) of the image, and the ``a`` exact for the framed input is auto_ab's."""
-    script = load_script()
+    script = load_script("benchmarks/photo_path.py")
     box, _ = normalize_mesh(trimesh.creation.box(extents=(1.0, 0.6, 0.3)))
     size, h = 128, 0.6
     with Renderer(image_size=size, scale_jitter=0.0) as renderer:
@@ -49,7 +38,7 @@ def test_own_render_draws_the_half_width_and_true_a_matches_the_framing():
 
 
 def test_summary_means_and_gap():
-    script = load_script()
+    script = load_script("benchmarks/photo_path.py")
     row = {"renderers_agree": 0.99, "photo": {"mask_iou": 0.8, "iou": 0.2, "cd_l1": 0.05, "a_auto": 1.8, "a_true": 1.8},
            "own": {"mask_iou": 0.95, "iou": 0.3, "cd_l1": None, "a_auto": 1.8, "a_true": 2.0}}
     summary = script.summarize([row, row], resolution=64)

@@ -1,28 +1,19 @@
 """benchmarks/sample_photos.py: its sample table resolves to the shipped photos and their true parts."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "sample_photos.py"
+from helpers import load_script
+
 DEV_MESHES = Path(__file__).resolve().parents[2] / "shared" / "dev-meshes"  # beside the checkout
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("sample_photos_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_every_sample_photo_has_its_true_part_in_the_photo_frame():
     if not DEV_MESHES.is_dir():
         pytest.skip(f"{DEV_MESHES} (the development meshes) is not on this machine")
-    script = load_script()
+    script = load_script("benchmarks/sample_photos.py")
     table = script.sample_table()
     assert len(table) == 8
     for photo, sample in table:

@@ -13,6 +13,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from helpers import killed_writers_temp
 from svr_desktop.data.dataset import ViewDataset, load_split
 from svr_desktop.files import ORPHAN_MIN_AGE_S
 from svr_desktop.progress import run_to_completion
@@ -101,12 +102,7 @@ def test_a_killed_run_resumes_with_each_step_logged_once_and_no_temporary_files(
     assert [line["step"] for line in metric_lines(run_dir, "train")] == [1, 2, 3, 4, 5, 6]
     with (run_dir / "metrics.jsonl").open("a") as handle:
         handle.write('{"kind": "train", "st')  # a line cut short by the kill
-    killed_writer = subprocess.Popen([sys.executable, "-c", "pass"])
-    killed_writer.wait()
-    orphan = run_dir / f".{LAST}.{killed_writer.pid}.k1lled00.tmp"
-    orphan.write_bytes(b"half a checkpoint")
-    then = time.time() - ORPHAN_MIN_AGE_S - 1
-    os.utime(orphan, (then, then))
+    orphan = killed_writers_temp(run_dir / LAST, ORPHAN_MIN_AGE_S + 1, b"half a checkpoint")
 
     resumed = run_to_completion(train(tiny_dataset, run_dir, resume=True))
     assert resumed.steps == 8 and resumed.stopped is None

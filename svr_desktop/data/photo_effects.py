@@ -90,6 +90,7 @@ def draw_distractors(
     image = background.copy()
     away = -np.asarray(light[:2], dtype=np.float64) * (1.0, -1.0)  # image rows grow downwards
     away = away / max(np.linalg.norm(away), 1e-6)
+    ys, xs = np.mgrid[0:size, 0:size]
     for spec in distractors:
         rng = np.random.default_rng(spec["seed"])
         radius = spec["size"] * size / 2
@@ -102,7 +103,6 @@ def draw_distractors(
         shape = _fill(size, outline + centre, hole, centre)
         shadow = _fill(size, outline + centre + away * 0.35 * radius, hole, centre + away * 0.35 * radius)
         image *= 1.0 - 0.5 * _blur(shadow, 0.15 * radius)[..., None]
-        ys, xs = np.mgrid[0:size, 0:size]
         ramp = 0.75 + 0.5 * np.clip(((xs - centre[0]) * -away[0] + (ys - centre[1]) * -away[1]) / (2 * radius) + 0.5, 0, 1)
         colour = np.asarray(spec["color"])[None, None] * ramp[..., None] * 255.0
         image = image * (1.0 - shape[..., None]) + np.clip(colour, 0, 255) * shape[..., None]

@@ -389,6 +389,14 @@ def _informative_alpha(alpha: np.ndarray | None) -> bool:
     return 0.001 <= opaque <= 0.99
 
 
+def _grabcut_copy(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo shrunk (area-averaged) to at most :data:`GRABCUT_SIDE` pixels, and its (width, height)."""
+    height, width = rgb.shape[:2]
+    factor = min(1.0, GRABCUT_SIDE / max(height, width))
+    small_size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(rgb, small_size, interpolation=cv2.INTER_AREA), small_size
+
+
 def _grabcut_silhouette(rgb: np.ndarray, region: np.ndarray | None, user_rect: bool, notes: list[str]) -> Silhouette:
     """GrabCut on a <= GRABCUT_SIDE copy, cleaned, brought back to photo size.
 
@@ -402,9 +410,7 @@ def _grabcut_silhouette(rgb: np.ndarray, region: np.ndarray | None, user_rect: b
     unevenly lit background.
     """
     height, width = rgb.shape[:2]
-    factor = min(1.0, GRABCUT_SIDE / max(height, width))
-    small_size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    small = cv2.resize(rgb, small_size, interpolation=cv2.INTER_AREA)
+    small, small_size = _grabcut_copy(rgb)
     seeds = np.full(small.shape[:2], cv2.GC_PR_FGD, dtype=np.uint8)
     if region is not None and not region.all():
         inside = cv2.resize(region.astype(np.uint8), small_size, interpolation=cv2.INTER_NEAREST)
@@ -450,9 +456,7 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     height, width = rgb.shape[:2]
     if probability.shape != (height, width):
         raise ValueError(f"the segmenter's map is {probability.shape}, the photo {height, width}")
-    factor = min(1.0, GRABCUT_SIDE / max(height, width))
-    small_size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    small = cv2.resize(rgb, small_size, interpolation=cv2.INTER_AREA)
+    small, small_size = _grabcut_copy(rgb)
     prior = cv2.resize(probability.astype(np.float32), small_size, interpolation=cv2.INTER_AREA) >= 0.5
     largest = _components(prior)
     if largest is None:
