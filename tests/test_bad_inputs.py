@@ -266,7 +266,8 @@ MANIFEST_CASES = {
 
 #: Options of each command: (command words, option, bad value, fragment of the message).
 REFUSED_OPTIONS = [
-    *[("reconstruct", "--faces", value) for value in ("0", "3", "-1", "many", "1.5")],
+    *[("reconstruct", "--faces", value) for value in ("0", "3", "-1", "many", "1.5", "")],
+    *[("reconstruct", "--tolerance", value) for value in ("0", "-0.1", "0.5", "nan", "inf", "tight")],
     *[("reconstruct", "--threshold", value) for value in ("2", "-2", "nan", "inf", "-inf", "half")],
     *[("reconstruct", "--resolution", value) for value in ("7", "0", "-32", "1000", "33", "1024", "x")],
     *[("reconstruct", "--size-mm", value) for value in ("-5", "0", "nan", "inf", "1e300", "big")],

@@ -9,14 +9,30 @@ from pathlib import Path
 import torch
 
 from ..devices import pick_device
-from ..inference.export import DIMENSIONS, EXPORT_EXTENSIONS, ExportUnits, export_format, export_mesh
-from ..inference.postprocess import MIN_FACE_BUDGET
+from ..inference.export import (
+    DIMENSIONS,
+    EXPORT_EXTENSIONS,
+    ExportReport,
+    ExportUnits,
+    export_format,
+    export_mesh,
+    format_bytes,
+)
 from ..inference.preprocess import PhotoError
-from ..inference.reconstructor import Reconstructor
+from ..inference.reconstructor import ReconstructionStats, Reconstructor, expected_faces, progress_plan
 from ..inference.settings import GRID_RESOLUTIONS, ReconstructionSettings
+from ..inference.simplify import (
+    DEFAULT_TOLERANCE,
+    FaceTarget,
+    SimplifyReport,
+    export_plan,
+    percent,
+    simplify_for_export,
+)
 from ..model.checkpoint import read_model_checkpoint
 from ..paths import default_model_path
-from .options import integer, number, positive
+from ..progress import Progress, ProgressGenerator
+from .options import number, positive
 from .progress_bar import run_with_progress_bar
 
 #: Largest real size: a kilometre (larger sizes overflow an STL's float32 coordinates long before they make sense).
@@ -43,10 +59,24 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--size-mm", type=number(0.0, MAX_SIZE_MM, low_included=False), default=None,
                         help="real size of --dimension in mm: write millimetres")
     parser.add_argument("--dimension", default="longest", choices=DIMENSIONS, help="which extent --size-mm measures (default longest)")
-    parser.add_argument("--faces", type=integer(MIN_FACE_BUDGET), default=None, help="decimate to about this many faces")
+    parser.add_argument("--faces", type=face_count, default="auto", metavar="auto|full|N",
+                        help="auto (default): as few faces as keep 99.9 %% of the surface within --tolerance of the full "
+                        "mesh; full: every face marching cubes made (350k-700k at 256); N: at most N faces")
+    parser.add_argument("--tolerance", type=number(0.0, 0.1, low_included=False), default=DEFAULT_TOLERANCE,
+                        help=f"deviation allowed by --faces auto, as a share of the part's longest side "
+                        f"(default {DEFAULT_TOLERANCE:g} = {percent(DEFAULT_TOLERANCE)}%)")
     parser.add_argument("--format", default="stl", choices=EXPORT_EXTENSIONS, help="format when --out is a folder")
     parser.add_argument("--force", action="store_true", help="replace existing output files")
     parser.set_defaults(handler=run_reconstruct)
+
+
+def face_count(text: str) -> str:
+    """An argparse type: ``auto``, ``full`` or a whole number of faces (checked here, used as text)."""
+    try:
+        FaceTarget.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _outputs(args: argparse.Namespace) -> list[Path]:
@@ -88,28 +118,65 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         raise ValueError(f"no default model at {checkpoint} yet; pass --checkpoint with a trained model (svr-desktop train)")
     outputs = _outputs(args)
     units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm is not None else ExportUnits.normalized()
-    settings = ReconstructionSettings(
-        resolution=args.resolution, threshold=args.threshold, face_budget=args.faces, device=args.device
-    )
+    faces = FaceTarget.parse(args.faces, args.tolerance)
+    settings = ReconstructionSettings(resolution=args.resolution, threshold=args.threshold, device=args.device)
+    plan = [*progress_plan(settings), *export_plan(faces, expected_faces(settings.resolution))]
     reconstructor = _load(checkpoint, pick_device(settings.device), settings.threshold)
     if not _names_a_file(args.out):
         args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
     for image, output in zip(args.images, outputs):
+        work = _photo_to_file(reconstructor, image, output, args, settings, faces, units)
         try:
-            mesh, stats, _ = run_with_progress_bar(
-                reconstructor.reconstruct_photo(image, a=args.a, b=args.b, background=args.background, settings=settings)
-            )
-            if len(mesh.faces) == 0:
-                raise ValueError("the model found no part in this photo (empty mesh); try --threshold or --background")
-            report = export_mesh(mesh, output, units=units, overwrite=args.force)
+            stats, simplified, report = run_with_progress_bar(work, plan=plan, label=str(image))
         except (PhotoError, ValueError, OSError) as exc:
             failures += 1
             # Photo errors name their file already.
             print(f"{image}: error: {str(exc).removeprefix(f'{image}: ')}", file=sys.stderr)
             continue
-        print(
-            f"{image} -> {report.path}: {report.faces} faces, watertight={stats.watertight}, "
-            f"units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, {stats.total_seconds:.1f} s on {stats.device}"
-        )
+        print(_result_line(image, stats, simplified, report))
     return 2 if failures else 0
+
+
+def _photo_to_file(
+    reconstructor: Reconstructor,
+    image: Path,
+    output: Path,
+    args: argparse.Namespace,
+    settings: ReconstructionSettings,
+    faces: FaceTarget,
+    units: ExportUnits,
+) -> ProgressGenerator[tuple[ReconstructionStats, SimplifyReport, ExportReport]]:
+    """Reconstruct one photo, simplify the mesh as ``faces`` says and write it: one job, one progress bar."""
+    mesh, stats, _ = yield from reconstructor.reconstruct_photo(
+        image, a=args.a, b=args.b, background=args.background, settings=settings
+    )
+    if len(mesh.faces) == 0:
+        raise ValueError("the model found no part in this photo (empty mesh); try --threshold or --background")
+    mesh, simplified = yield from simplify_for_export(mesh, faces)
+    yield Progress("write", 0, 1)
+    report = export_mesh(mesh, output, units=units, overwrite=args.force)
+    yield Progress("write", 1, 1)
+    return stats, simplified, report
+
+
+def _result_line(image: Path, stats: ReconstructionStats, simplified: SimplifyReport, report: ExportReport) -> str:
+    """What was written: faces and how they were chosen, file size, the part's size, and the run."""
+    faces = f"{report.faces:,} faces"
+    if simplified.faces_after != simplified.faces_before:
+        faces += f" of {simplified.faces_before:,}"
+        if simplified.deviation is not None:
+            faces += (
+                f" (99.9 % within {percent(simplified.deviation)} of the size of the full mesh, "
+                f"largest {percent(simplified.max_deviation)})"
+            )
+    if report.mm_per_unit is None:
+        size = " x ".join(f"{edge:.3f}" for edge in report.extents) + " normalized units (--size-mm gives mm)"
+    else:
+        size = " x ".join(f"{edge:.1f}" for edge in report.extents) + " mm"
+    return (
+        f"{image} -> {report.path}: {faces}, {format_bytes(report.bytes)}, box {size}, "
+        f"watertight={report.watertight}, units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, "
+        f"{stats.total_seconds + simplified.seconds:.1f} s on {stats.device}"
+        + "".join(f"; {note}" for note in simplified.notes)
+    )

@@ -175,7 +175,7 @@ def evaluate_mise(
     each level; returns the float32 value volume (exact where queried,
     interpolated elsewhere) and per-level statistics.
     """
-    levels = _mise_resolutions(resolution, initial_resolution)
+    levels = mise_resolutions(resolution, initial_resolution)
     structure = _dilation_structure(neighbourhood)
     stats: list[LevelStats] = []
 
@@ -424,7 +424,7 @@ def _query(
     return values
 
 
-def _mise_resolutions(resolution: int, initial_resolution: int) -> list[int]:
+def mise_resolutions(resolution: int, initial_resolution: int) -> list[int]:
     """The MISE levels ``initial, 2 * initial, ..., resolution``; validates the pair."""
     if initial_resolution < 1 or resolution < initial_resolution:
         raise ValueError(

@@ -16,7 +16,6 @@ import numpy as np
 import trimesh
 
 from ..inference.export import ExportReport, ExportUnits, export_mesh
-from ..inference.postprocess import postprocess
 from ..inference.preprocess import (
     DEFAULT_FILL_FRACTION,
     Photo,
@@ -28,9 +27,13 @@ from ..inference.preprocess import (
     load_photo,
     prepare_photo,
 )
-from ..inference.reconstructor import ReconstructionStats, Reconstructor
+from ..inference.reconstructor import ReconstructionStats, Reconstructor, progress_plan
 from ..inference.settings import ReconstructionSettings
-from ..progress import Progress, ProgressGenerator
+from ..inference.simplify import FaceTarget, export_plan, simplify_for_export
+from ..progress import Plan, Progress, ProgressGenerator
+
+#: Weight of computing the vertex normals in :func:`reconstruction_plan` (seconds at 256^3).
+_NORMALS_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -121,12 +124,23 @@ def reconstruct(
     return mesh, stats, prepared
 
 
+def reconstruction_plan(settings: ReconstructionSettings) -> Plan:
+    """The stages of :func:`reconstruct` weighted for the overall progress bar."""
+    return [*progress_plan(settings), ("shading normals", _NORMALS_S)]
+
+
 def export(
-    mesh: trimesh.Trimesh, path: str | Path, units: ExportUnits, face_budget: int | None, overwrite: bool
+    mesh: trimesh.Trimesh, path: str | Path, units: ExportUnits, faces: FaceTarget | None, overwrite: bool
 ) -> ProgressGenerator[ExportReport]:
-    """Decimate to ``face_budget`` faces if the mesh has more, then write it atomically."""
-    if face_budget is not None and len(mesh.faces) > face_budget:
-        yield Progress("decimate", 0, 1)
-        mesh, _ = postprocess(mesh, min_fragment=0.0, face_budget=face_budget)
+    """Simplify ``mesh`` as ``faces`` says (``None``: it is simplified already), then write it atomically."""
+    if faces is not None:
+        mesh, _ = yield from simplify_for_export(mesh, faces)
     yield Progress("write", 0, 1)
-    return export_mesh(mesh, path, units=units, overwrite=overwrite)
+    report = export_mesh(mesh, path, units=units, overwrite=overwrite)
+    yield Progress("write", 1, 1)
+    return report
+
+
+def export_stages(faces: FaceTarget | None, mesh_faces: int) -> Plan:
+    """The stages of :func:`export` weighted for the overall progress bar."""
+    return export_plan(faces or FaceTarget("full"), mesh_faces)

@@ -4,9 +4,9 @@ Layout: the image panel and the parameters on the left, the 3D viewer on the
 right, the training and comparison panels as docks.  The window owns the
 session's state (the photo, its preparation, the loaded model, the last
 reconstruction) and starts every slow step -- decoding and preparing photos,
-loading checkpoints, reconstructing, exporting -- as a core generator on a
-worker thread (:mod:`.jobs`, :mod:`.latest_job`).  Results come back to the
-GUI thread, where widgets and VTK objects are built.  Failures reach the
+loading checkpoints, reconstructing, simplifying, exporting -- as a core
+generator on a worker thread (:mod:`.jobs`, :mod:`.latest_job`).  Results
+come back to the GUI thread, where widgets and VTK objects are built.  Failures reach the
 user as a status-bar message and a dialog naming the cause (and
 :attr:`MainWindow.error_reported`, which scripted runs print); a failed
 step changes nothing that was there before.
@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..inference.export import EXPORT_EXTENSIONS, ExportReport
+from ..inference.export import EXPORT_EXTENSIONS, ExportReport, format_bytes
 from ..inference.preprocess import Photo, PreparedPhoto, auto_ab
 from ..inference.reconstructor import ReconstructionStats, Reconstructor
+from ..inference.simplify import FaceTarget, SimplifyReport, simplify_for_export
 from ..paths import default_model_path
 from . import export_dialog, jobs
 from .camera_dialog import CameraDialog, CameraUnavailable, find_cameras
@@ -90,6 +91,12 @@ class MainWindow(QMainWindow):
         self.persist_settings = True
         self._photo_job, self._model_job = LatestJob(), LatestJob()
         self._reconstruction_job, self._export_job = LatestJob(), LatestJob()
+        self._simplify_job = LatestJob()
+        #: The error-bounded simplification of :attr:`mesh` (mesh, its simplified copy, report), once measured.
+        self._simplified: tuple[trimesh.Trimesh, trimesh.Trimesh, SimplifyReport] | None = None
+        self._export_dialog: export_dialog.ExportDialog | None = None  # while one is open
+        #: The photo the known size was given for (None: given before any photo, for the next one).
+        self._known_size_photo: Photo | None = None
 
         self.image_panel = ImagePanel(self)
         self.parameters = ParametersPanel(self)
@@ -157,7 +164,7 @@ class MainWindow(QMainWindow):
         run_menu = self.menuBar().addMenu("&Reconstruction")
         self.reconstruct_action = run_menu.addAction("&Reconstruct", self.reconstruct)
         self.reconstruct_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.cancel_action = run_menu.addAction("&Cancel", self.cancel_reconstruction)
+        self.cancel_action = run_menu.addAction("&Cancel", self.cancel_running)
         self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
 
         view_menu = self.menuBar().addMenu("&View")
@@ -169,7 +176,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.reconstruct_button.clicked.connect(self.reconstruct)
-        self.progress.cancel_requested.connect(self.cancel_reconstruction)
+        self.progress.cancel_requested.connect(self.cancel_running)
         self.recent_files.open_requested.connect(self.open_photo)
         self.image_panel.background_changed.connect(lambda _: self._prepare_again())
         self.image_panel.rect_changed.connect(lambda _: self._prepare_again())
@@ -210,13 +217,15 @@ class MainWindow(QMainWindow):
         for widget in (self.reconstruct_button, self.reconstruct_action):
             widget.setEnabled(reason is None)
             widget.setToolTip(reason or "Reconstruct the part in 3D (Ctrl+R)")
-        self.cancel_action.setEnabled(running)
+        self.cancel_action.setEnabled(running or self._export_job.is_running())
         for action in self.export_actions.values():
-            action.setEnabled(self.mesh is not None and not self._export_job.is_running())
+            action.setEnabled(self.mesh is not None and not running and not self._export_job.is_running())
 
     def _why_not_reconstruct(self) -> str | None:
         if self._reconstruction_job.is_running():
             return "A reconstruction is running"
+        if self._export_job.is_running():
+            return "An export is running"
         if self._model_job.is_running():
             return "The model is loading"
         if self.reconstructor is None:
@@ -290,9 +299,11 @@ class MainWindow(QMainWindow):
 
     def _photo_prepared(self, preview: jobs.PhotoPreview, request: tuple, framing: Framing, size: int) -> None:
         source, is_new, framed_view, ab = request
+        cleared = ""
         if is_new:
             self.photo = preview.photo
             self._photo_is_framed_view = framed_view
+            cleared = self._known_size_for_new_photo(preview.photo)
             self.image_panel.show_photo(preview.photo)
             self.image_panel.set_framing_enabled(not framed_view)
             if ab is not None:
@@ -310,6 +321,11 @@ class MainWindow(QMainWindow):
             if not framed_view:
                 self.parameters.show_silhouette_ab(*auto_ab(preview.prepared))
             self.statusBar().showMessage(f"{preview.photo.name}: ready to reconstruct", 5000)
+        if cleared:  # after the messages above, so that it stays in view
+            self.statusBar().showMessage(
+                f"Known size ({cleared}) cleared: it belonged to the previous part. "
+                "Set it again under Parameters if this part has it too."
+            )
         self._update_actions()
         self.photo_ready.emit()
 
@@ -439,7 +455,7 @@ class MainWindow(QMainWindow):
         framing = self._framing(self._photo_is_framed_view, self.image_panel.rect())
         prepared = self._prepared if self._prepared_for == (framing, reconstructor.image_size) else None
         values = self.parameters.parameters()
-        self.progress.start("Reconstructing…")
+        self.progress.start("Reconstructing…", jobs.reconstruction_plan(values.settings), "Stop the reconstruction (Esc)")
         self._reconstruction_job.start(
             lambda: jobs.reconstruct(reconstructor, photo, prepared, framing, values.a, values.b, values.settings),
             on_finished=lambda result: self._reconstructed(photo, framing, *result),
@@ -450,10 +466,18 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def cancel_reconstruction(self) -> None:
-        """Stop the running reconstruction at its next progress event (Esc)."""
+        """Stop the running reconstruction at its next progress event."""
         if self._reconstruction_job.is_running():
             self._reconstruction_job.cancel()
             self.statusBar().showMessage("Cancelling the reconstruction…")
+
+    def cancel_running(self) -> None:
+        """Stop the running reconstruction or export, the job the progress strip shows (Esc)."""
+        if self._export_job.is_running():
+            self._export_job.cancel()
+            self.statusBar().showMessage("Cancelling the export…")
+        else:
+            self.cancel_reconstruction()
 
     def _reconstructed(self, photo: Photo, framing: Framing, mesh, stats: ReconstructionStats, prepared) -> None:
         self.progress.finish()
@@ -472,6 +496,8 @@ class MainWindow(QMainWindow):
             self._update_actions()
             return
         self.mesh, self.stats, self._mesh_photo_name = mesh, stats, photo.name
+        self._simplified = None
+        self._simplify_job.abandon()
         self.viewer.show_mesh(mesh, self.parameters.mm_per_unit(mesh))
         watertight = "watertight" if stats.watertight else "NOT watertight"
         self.summary_label.setText(
@@ -492,45 +518,106 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Reconstruction cancelled", 5000)
         self._update_actions()
 
+    def _known_size_for_new_photo(self, photo: Photo) -> str:
+        """A known size given for the previous photo is cleared (returns what it was); one given before
+        any photo was open is taken as this photo's."""
+        if not self.parameters.known_size_text():
+            return ""
+        if self._known_size_photo is None:
+            self._known_size_photo = photo
+            return ""
+        return self.parameters.clear_known_size()
+
     def _known_size_changed(self) -> None:
+        self._known_size_photo = self.photo if self.parameters.known_size_text() else None
         if self.mesh is not None and self.viewer.mesh is self.mesh:
             self.viewer.set_mm_per_unit(self.parameters.mm_per_unit(self.mesh))
 
     # --- export -------------------------------------------------------------------
 
     def export_as(self, fmt: str) -> None:
-        """Ask for units, face budget and file, then write the reconstruction (off the GUI thread)."""
+        """Ask for the real size, the faces and the file, then write the reconstruction (off the GUI thread).
+
+        The error-bounded simplification is measured while the dialog is
+        open (once per reconstruction), so the dialog can show its face count
+        and file size; an export that does not wait for it measures it itself.
+        """
         if self.mesh is None:
             self.statusBar().showMessage("Nothing to export yet: reconstruct a part first", 5000)
             return
-        options = export_dialog.ask_export_options(self, fmt, len(self.mesh.faces), self.parameters.known_size_units())
+        mesh = self.mesh
+        ready = self._simplified[2] if self._simplified is not None and self._simplified[0] is mesh else None
+        dialog = export_dialog.ExportDialog(
+            fmt, len(mesh.faces), tuple(float(edge) for edge in mesh.extents), self.parameters.known_size_units(),
+            ready, self,
+        )
+        self._export_dialog = dialog
+        if ready is None and not self._simplify_job.is_running():
+            self._simplify_job.start(
+                lambda: simplify_for_export(mesh, FaceTarget()),
+                on_finished=lambda result: self._simplify_measured(mesh, *result),
+                on_failed=lambda message: self._simplify_failed(mesh, message),
+            )
+        options = export_dialog.ask_export_options(dialog)
+        self._export_dialog = None
+        dialog.deleteLater()
         if options is None:
             return
+        self.parameters.set_known_size(options.units)  # one real size per part: the viewer shows it too
         settings = QSettings()
         stem = Path(self._mesh_photo_name).stem or "part"
         suggested = Path(read_str(settings, "paths/export_folder", str(Path.home()))) / f"{stem}.{fmt}"
         path = export_dialog.ask_export_path(self, fmt, suggested)
         if path is None:
             return
-        mesh = self.mesh
+        self._start_export(mesh, path, options)
+
+    def _start_export(self, mesh: trimesh.Trimesh, path: Path, options: export_dialog.ExportOptions) -> None:
+        """Write ``mesh`` on a worker thread, simplified as ``options`` say (reusing a measured simplification)."""
+        faces: FaceTarget | None = options.faces
+        if faces.mode == "auto" and self._simplified is not None and self._simplified[0] is mesh:
+            mesh, faces = self._simplified[1], None
+        elif faces.mode == "auto":
+            self._simplify_job.abandon()  # the export measures it itself
         self.statusBar().showMessage(f"Exporting {path}…")
+        self.progress.start(f"Exporting {path.name}…", jobs.export_stages(faces, len(mesh.faces)), "Stop the export (Esc)")
         self._export_job.start(
-            lambda: jobs.export(mesh, path, options.units, options.face_budget, overwrite=True),
+            lambda: jobs.export(mesh, path, options.units, faces, overwrite=True),
             on_finished=self._exported,
             on_failed=lambda message: self._export_failed(path, message),
+            on_progress=self.progress.show_progress,
+            on_cancelled=self._export_cancelled,
         )
         self._update_actions()
 
+    def _simplify_measured(self, mesh: trimesh.Trimesh, simplified: trimesh.Trimesh, report: SimplifyReport) -> None:
+        if mesh is not self.mesh:
+            return
+        self._simplified = (mesh, simplified, report)
+        if self._export_dialog is not None:
+            self._export_dialog.set_simplified(report)
+
+    def _simplify_failed(self, mesh: trimesh.Trimesh, message: str) -> None:
+        if self._export_dialog is not None and mesh is self.mesh:
+            self._export_dialog.set_simplified(None, message)
+
     def _exported(self, report: ExportReport) -> None:
+        self.progress.finish()
         QSettings().setValue("paths/export_folder", str(report.path.parent))
         self.statusBar().showMessage(
-            f"Exported {report.faces:,} faces to {report.path} ({report.unit}, "
+            f"Exported {report.faces:,} faces ({format_bytes(report.bytes)}) to {report.path} ({report.unit}, "
             f"{'watertight' if report.watertight else 'not watertight'})"
         )
         self._update_actions()
         self.export_finished.emit(report)
 
+    def _export_cancelled(self) -> None:
+        self.progress.finish()
+        self.statusBar().showMessage("Export cancelled: nothing was written", 5000)
+        self._update_actions()
+
     def _export_failed(self, path: Path, message: str) -> None:
+        self.progress.finish()
         self.report_error(f"{path} was not written: {message}", "Export failed")
         self._update_actions()
 
@@ -569,12 +656,12 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closed = True
-        for job in (self._photo_job, self._model_job, self._reconstruction_job, self._export_job):
+        for job in (self._photo_job, self._model_job, self._reconstruction_job, self._export_job, self._simplify_job):
             job.abandon()
         if self.persist_settings:
             self.save_settings()
         self.training_panel.shutdown()
-        for job in (self._photo_job, self._model_job, self._reconstruction_job, self._export_job):
+        for job in (self._photo_job, self._model_job, self._reconstruction_job, self._export_job, self._simplify_job):
             job.wait(CLOSE_WAIT_MS)
         self.viewer.shutdown()
         event.accept()

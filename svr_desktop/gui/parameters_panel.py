@@ -7,6 +7,11 @@ they follow the photo's silhouette (:func:`~svr_desktop.inference.preprocess.aut
 and the spin boxes only show them; switched off, they keep their values for
 the user to tune, linked (``a = b``) or not.  The panel only collects
 values; loading a checkpoint is the window's job.
+
+A *known size* belongs to one part: the window clears it when a new photo
+comes in (:meth:`ParametersPanel.clear_known_size`) and says so, and it is
+not switched on again at the next start; the last value stays in the box as
+a suggestion.
 """
 
 from __future__ import annotations
@@ -111,7 +116,9 @@ class ParametersPanel(QGroupBox):
         self.device_combo.currentIndexChanged.connect(lambda _: self.device_changed.emit(self.device()))
 
         self.size_check = QCheckBox("Known size:", self)
-        self.size_check.setToolTip("A real dimension of the part: the bounding box and exports use millimetres")
+        self.size_check.setToolTip(
+            "A real dimension of this part: the viewer and exports use millimetres (cleared when a new photo is opened)"
+        )
         self.size_dimension = QComboBox(self)
         for label, name in SIZE_DIMENSIONS:
             self.size_dimension.addItem(label, name)
@@ -260,6 +267,26 @@ class ParametersPanel(QGroupBox):
             return ExportUnits.normalized()
         return ExportUnits.from_dimension(self.size_dimension.currentData(), self.size_mm.value())
 
+    def known_size_text(self) -> str:
+        """The known size in words (``longest side 120 mm``), or ``""`` when none is set."""
+        if not self.size_check.isChecked():
+            return ""
+        return f"{self.size_dimension.currentText()} {self.size_mm.value():g} mm"
+
+    def set_known_size(self, units: ExportUnits) -> None:
+        """Take a real size given elsewhere (the export dialog); normalized units leave the panel as it is."""
+        if units.kind != "dimension":
+            return
+        self.size_dimension.setCurrentIndex(max(self.size_dimension.findData(units.dimension), 0))
+        self.size_mm.setValue(float(units.value))
+        self.size_check.setChecked(True)
+
+    def clear_known_size(self) -> str:
+        """Switch the known size off (a new part); returns what it was, ``""`` if none was set."""
+        was = self.known_size_text()
+        self.size_check.setChecked(False)
+        return was
+
     def mm_per_unit(self, mesh: trimesh.Trimesh) -> float | None:
         """Millimetres per normalized unit for ``mesh``, or ``None`` without a known size
         (or when the mesh is flat along the chosen dimension)."""
@@ -299,7 +326,6 @@ class ParametersPanel(QGroupBox):
         settings.setValue("parameters/threshold", self.threshold_spin.value())
         settings.setValue("parameters/threshold_kind", self._threshold_kind)
         settings.setValue("parameters/device", self.device())
-        settings.setValue("parameters/known_size", self.size_check.isChecked())
         settings.setValue("parameters/known_size_dimension", self.size_dimension.currentData())
         settings.setValue("parameters/known_size_mm", self.size_mm.value())
 
@@ -320,7 +346,6 @@ class ParametersPanel(QGroupBox):
         device = self.device_combo.findData(read_str(settings, "parameters/device", "auto"))
         if device >= 0 and self.device_combo.model().item(device).isEnabled():
             self.device_combo.setCurrentIndex(device)
-        self.size_check.setChecked(read_bool(settings, "parameters/known_size", False))
         dimension = self.size_dimension.findData(read_str(settings, "parameters/known_size_dimension", "longest"))
         self.size_dimension.setCurrentIndex(max(dimension, 0))
         self.size_mm.setValue(read_float(settings, "parameters/known_size_mm", 100.0))

@@ -1,8 +1,11 @@
-"""A progress bar with its stage name and a Cancel button, shown while a job runs.
+"""One progress bar for the running job, with its stage, the time left and a Cancel button.
 
 Core generators report :class:`~svr_desktop.progress.Progress` events per
-stage (``preprocess``, ``encode``, ``mise 64^3``, ...); the bar shows the
-current stage's ``done / total``.
+stage (``preprocess``, ``encode``, ``mise 64^3``, ..., ``simplify``,
+``write``), each starting again at 0 %.  The strip maps them through the
+job's plan (:class:`~svr_desktop.progress.OverallProgress`) to one bar for
+the whole job, so it only moves forward, and shows the stage running and an
+estimate of the time left, the same figures the command line prints.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ..progress import Progress
+from ..progress import OverallProgress, OverallStatus, Plan, Progress
+
+#: Bar steps (a thousand: the bar moves smoothly on a wide status bar).
+_STEPS = 1000
 
 
 class ProgressStrip(QWidget):
@@ -22,28 +28,34 @@ class ProgressStrip(QWidget):
         super().__init__(parent)
         self.stage_label = QLabel(self)
         self.bar = QProgressBar(self)
-        self.bar.setMinimumWidth(200)
+        self.bar.setMinimumWidth(260)
         self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setToolTip("Stop the reconstruction (Esc)")
         self.cancel_button.clicked.connect(self._cancel_clicked)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stage_label)
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
+        self._overall: OverallProgress | None = None
+        self.status: OverallStatus | None = None  # the last one shown
         self.hide()
 
-    def start(self, what: str) -> None:
+    def start(self, what: str, plan: Plan, cancel_tip: str = "Stop (Esc)") -> None:
+        """Show the strip for a new job whose stages ``plan`` weighs; busy until its first event."""
+        self._overall, self.status = OverallProgress(plan), None
         self.stage_label.setText(what)
-        self.bar.setRange(0, 0)  # busy until the first event
+        self.bar.setRange(0, 0)
+        self.bar.setFormat("%p %")
+        self.cancel_button.setToolTip(cancel_tip)
         self.cancel_button.setEnabled(True)
         self.show()
 
     def show_progress(self, event: Progress) -> None:
+        self.status = self._overall.update(event)
         self.stage_label.setText(event.stage)
-        total = max(event.total, 1)
-        self.bar.setRange(0, total)
-        self.bar.setValue(min(event.done, total))
+        self.bar.setRange(0, _STEPS)
+        self.bar.setValue(round(self.status.fraction * _STEPS))
+        self.bar.setFormat(" · ".join(part for part in (f"{self.status.percent} %", self.status.time_left()) if part))
 
     def _cancel_clicked(self) -> None:
         self.cancel_button.setEnabled(False)

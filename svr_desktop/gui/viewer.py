@@ -4,7 +4,9 @@ Meshes are in the view frame (DESIGN.md section 2: x right, y up, z towards
 the camera), so the *front* preset looks down -z, as the photo was taken.
 The toolbar toggles edges, wireframe, face normals and a bounding box
 labelled with its dimensions (millimetres once a real scale is known), sets
-view presets, resets the camera and saves a screenshot.  Other panels add a
+view presets, resets the camera and saves a screenshot.  A corner of the
+view always states the part's three dimensions, so the size is there
+whatever the toggles and the camera.  Other panels add a
 per-vertex heat map (:meth:`MeshViewer.set_mesh_scalars`) and named point
 overlays (:meth:`MeshViewer.set_points`).  Everything here runs in the GUI
 thread; callers hand in trimesh / numpy data.
@@ -49,6 +51,9 @@ _MESH = "mesh"
 _NORMALS = "normals"
 _BOX = "bounding box"
 _BOX_LABELS = "bounding box labels"
+#: The actor pyvista's add_point_labels makes from its name (it appends "-labels").
+_BOX_LABEL_ACTOR = _BOX_LABELS + "-labels"
+_SIZE_TEXT = "size"
 _POINTS = "points: "
 
 
@@ -176,11 +181,12 @@ class MeshViewer(QWidget):
 
     def _redraw(self) -> None:
         """Rebuild every actor of the mesh from the current mesh, scalars and toggles."""
-        for name in (_MESH, _NORMALS, _BOX, _BOX_LABELS):
+        for name in (_MESH, _NORMALS, _BOX, _BOX_LABEL_ACTOR, _SIZE_TEXT):
             self.plotter.remove_actor(name, render=False)
         self._remove_scalar_bars()
         if self._mesh is not None:
             self._draw_mesh()
+            self.plotter.add_text(self.size_text(), position="lower_left", font_size=10, color="#222222", name=_SIZE_TEXT)
             if self.normals_action.isChecked():
                 self._draw_normals()
             if self.box_action.isChecked():
@@ -247,11 +253,25 @@ class MeshViewer(QWidget):
             pv.Box((x0, x1, y0, y1, z0, z1)).outline(), color="#333333", line_width=2, name=_BOX,
             reset_camera=False, render=False,
         )
-        anchors = np.array([[(x0 + x1) / 2, y0, z1], [x0, (y0 + y1) / 2, z1], [x0, y0, (z0 + z1) / 2]])
+        # always_visible: an anchor on the box often lies on the part's own surface,
+        # where VTK's depth test would hide the label half the time.
         self.plotter.add_point_labels(
-            anchors, self.dimension_labels(), font_size=14, point_size=1, shape_opacity=0.6,
-            name=_BOX_LABELS, reset_camera=False, render=False,
+            self.dimension_anchors(), self.dimension_labels(), font_size=14, show_points=False, shape_opacity=0.6,
+            always_visible=True, name=_BOX_LABELS, reset_camera=False, render=False,
         )
+
+    def dimension_anchors(self) -> np.ndarray:
+        """Where the x, y and z labels sit: the middle of a box edge along each axis (empty without a mesh).
+
+        Each edge borders the box's front face (z max) or its right face (x
+        max), which the front, side and iso views all face, so no label hides
+        behind the part: the z label used to sit on the back-left edge, out
+        of sight in the iso view.
+        """
+        if self._mesh is None:
+            return np.zeros((0, 3))
+        (x0, y0, z0), (x1, y1, z1) = self._mesh.bounds
+        return np.array([[(x0 + x1) / 2, y0, z1], [x0, (y0 + y1) / 2, z1], [x1, y0, (z0 + z1) / 2]])
 
     def dimension_labels(self) -> list[str]:
         """The bounding box's x, y and z sizes as labelled: millimetres once a real scale is
@@ -262,6 +282,15 @@ class MeshViewer(QWidget):
         if self._mm_per_unit:
             return [f"{axis} {size * self._mm_per_unit:.1f} mm" for axis, size in sizes]
         return [f"{axis} {size:.3f}" for axis, size in sizes]
+
+    def size_text(self) -> str:
+        """The part's three dimensions in one line: millimetres with a known size, else normalized units."""
+        if self._mesh is None:
+            return ""
+        extents = np.asarray(self._mesh.extents, dtype=np.float64)
+        if self._mm_per_unit:
+            return "Size " + " × ".join(f"{size:.1f}" for size in extents * self._mm_per_unit) + " mm (x × y × z)"
+        return "Size " + " × ".join(f"{size:.3f}" for size in extents) + " normalized (set a known size for mm)"
 
     def _update_actions(self) -> None:
         has_mesh = self._mesh is not None

@@ -27,6 +27,8 @@ voids), and an engineer often wants fewer faces than the 100k-400k that a
    non-manifold edges; if that happens the broken result is cleaned and
    repaired, then libigl's ``qslim`` (topology-preserving, about 10x slower)
    is tried, and if nothing gives a solid the undecimated mesh is kept.
+   Exports simplify within a measured error bound instead, by default
+   (:mod:`.simplify`); a face budget is what ``--faces N`` asks for.
 
 Every step is recorded in a :class:`PostprocessReport` so the user sees what
 was changed.  Functions take and return trimesh meshes and never modify the

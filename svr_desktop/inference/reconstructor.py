@@ -10,6 +10,7 @@ the implicit field is queried chunk by chunk through MISE
 surface and :mod:`.postprocess` cleans it.  They return ``(mesh, stats)``
 with per-stage timings and counts; stopping the generator between two
 events cancels the work within one chunk and leaves nothing behind.
+:func:`progress_plan` weighs their stages for one overall progress figure.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ import torch
 import trimesh
 
 from ..devices import pick_device
-from ..geometry.extraction import extract_mesh
+from ..geometry.extraction import extract_mesh, mise_resolutions
 from ..model.checkpoint import ModelCheckpoint, build_model, read_model_checkpoint
 from ..model.images import image_to_tensor
 from ..model.network import SVRNet
-from ..progress import Progress, ProgressGenerator
+from ..progress import Plan, Progress, ProgressGenerator
 from .field import ImageField
 from .postprocess import PostprocessReport, postprocess
 from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
@@ -35,6 +36,46 @@ from .segmentation import NetworkSegmenter
 from .settings import ReconstructionSettings
 
 DEFAULT_SETTINGS = ReconstructionSettings()
+
+#: Seconds the stages took at 256^3 on the reference 2-core CPU (docs/benchmarks.md,
+#: "Reconstruction"): the weights of :func:`progress_plan`, scaled to other resolutions.
+_PREPROCESS_S, _ENCODE_S = 0.3, 0.01
+_DENSE_S_PER_POINT = 0.03 / 33**3  # MISE's first level queries every point of its grid
+_LEVEL_S_AT_128 = 0.29  # a refined level queries near the surface: grows with resolution^2
+_FINAL_LEVEL_SHARE = 0.6  # the last level is not dilated (geometry.extraction.evaluate_mise)
+_MARCHING_S_AT_256 = 0.75  # grows with the grid's volume
+_POSTPROCESS_S_AT_256 = 0.9  # grows with the faces, i.e. with resolution^2
+
+
+#: Faces of a 256^3 reconstruction of a sample photo (350k-700k; docs/benchmarks.md).
+_FACES_AT_256 = 550_000
+
+
+def expected_faces(resolution: int) -> int:
+    """About how many faces a reconstruction at ``resolution`` has: they grow with its square."""
+    return int(_FACES_AT_256 * (resolution / 256) ** 2)
+
+
+def progress_plan(settings: ReconstructionSettings = DEFAULT_SETTINGS) -> Plan:
+    """The stages :meth:`Reconstructor.reconstruct_photo` reports, weighted by their expected time.
+
+    Marching cubes, not the network, is the second-largest stage at 256^3, and
+    each MISE level costs about four times the one before: counting stages
+    equally would make the bar crawl and then jump.  Feed it to
+    :class:`~svr_desktop.progress.OverallProgress`.
+    """
+    levels = mise_resolutions(settings.resolution, settings.start_resolution)
+    plan = [
+        ("preprocess", _PREPROCESS_S),
+        ("encode", _ENCODE_S),
+        (f"mise {levels[0]}^3", _DENSE_S_PER_POINT * (levels[0] + 1) ** 3),
+    ]
+    for resolution in levels[1:]:
+        share = _FINAL_LEVEL_SHARE if resolution == levels[-1] else 1.0
+        plan.append((f"mise {resolution}^3", _LEVEL_S_AT_128 * (resolution / 128) ** 2 * share))
+    plan.append(("marching cubes", _MARCHING_S_AT_256 * (settings.resolution / 256) ** 3))
+    plan.append(("post-process", _POSTPROCESS_S_AT_256 * (settings.resolution / 256) ** 2))
+    return plan
 
 
 @dataclass

@@ -16,6 +16,7 @@ from svr_desktop.gui import export_dialog
 from svr_desktop.gui.export_dialog import ExportOptions
 from svr_desktop.gui.main_window import MainWindow
 from svr_desktop.inference.export import ExportUnits
+from svr_desktop.inference.simplify import FaceTarget
 from svr_desktop.inference.reconstructor import Reconstructor
 
 from .window_helpers import (
@@ -66,7 +67,7 @@ def test_dropped_photo_is_reconstructed_shown_and_exported(qtbot, window, tmp_pa
     budget = min(2000, len(window.mesh.faces) // 2)
     monkeypatch.setattr(
         export_dialog, "ask_export_options",
-        lambda *args: ExportOptions(ExportUnits.from_dimension("longest", 120.0), budget),
+        lambda *args: ExportOptions(ExportUnits.from_dimension("longest", 120.0), FaceTarget("budget", budget)),
     )
     monkeypatch.setattr(export_dialog, "ask_export_path", lambda *args: target)
     with qtbot.waitSignal(window.export_finished, timeout=RECONSTRUCT_TIMEOUT_MS) as exported:
@@ -77,6 +78,65 @@ def test_dropped_photo_is_reconstructed_shown_and_exported(qtbot, window, tmp_pa
     assert max(written.extents) == pytest.approx(120.0, rel=1e-3)
     assert target.read_bytes().startswith(b"svr-desktop units=mm")
     assert str(target) in window.statusBar().currentMessage()
+
+
+def recorded_progress(window, monkeypatch) -> list:
+    """Every overall status the progress strip shows from now on."""
+    statuses = []
+    original = window.progress.show_progress
+
+    def record(event):
+        original(event)
+        statuses.append(window.progress.status)
+
+    monkeypatch.setattr(window.progress, "show_progress", record)
+    return statuses
+
+
+def test_one_bar_across_mise_and_export_and_a_simplified_export_in_the_size_asked_for(
+    qtbot, window, tmp_path, monkeypatch
+):
+    window.parameters.set_known_size(ExportUnits.from_dimension("longest", 100.0))  # before any photo: for the first
+    open_and_wait(qtbot, window, SAMPLE_PHOTO)
+    assert window.parameters.known_size_units() == ExportUnits.from_dimension("longest", 100.0)
+    statuses = recorded_progress(window, monkeypatch)
+    reconstruct_and_wait(qtbot, window)
+    stages = [status.stage for status in statuses]
+    assert stages.index("mise 32^3") < stages.index("mise 64^3") < stages.index("post-process")
+    fractions = [status.fraction for status in statuses]
+    assert fractions == sorted(fractions) and fractions[-1] > 0.9  # one bar, never back to 2 %
+
+    shown = {}
+
+    def answer(dialog):
+        """What a user does: waits for the measured face count, enters the real size, presses OK."""
+        qtbot.waitUntil(lambda: dialog.planned_faces() is not None, timeout=RECONSTRUCT_TIMEOUT_MS)
+        assert dialog.auto_radio.isChecked() and dialog.mm_radio.isChecked() and dialog.mm_spin.value() == 100.0
+        dialog.mm_spin.setValue(120.0)
+        shown.update(faces=dialog.planned_faces()[0], summary=dialog.summary_label.text())
+        return dialog.options()
+
+    monkeypatch.setattr(export_dialog, "ask_export_options", answer)
+    target = tmp_path / "part.stl"
+    monkeypatch.setattr(export_dialog, "ask_export_path", lambda *args: target)
+    statuses.clear()
+    with qtbot.waitSignal(window.export_finished, timeout=RECONSTRUCT_TIMEOUT_MS) as exported:
+        window.export_actions["stl"].trigger()
+    report = exported.args[0]
+    assert report.faces == shown["faces"] < len(window.mesh.faces)
+    assert f"{shown['faces']:,} faces" in shown["summary"] and f"{report.faces:,} faces" in window.statusBar().currentMessage()
+    assert max(report.extents) == pytest.approx(120.0, rel=1e-6)
+    assert [status.stage for status in statuses][-1] == "write"  # measured while the dialog was open
+    assert not window.progress.isVisible()
+
+    # The size entered for the export is this part's known size: the viewer shows millimetres.
+    assert window.parameters.known_size_units() == ExportUnits.from_dimension("longest", 120.0)
+    assert window.viewer.size_text().endswith("mm (x × y × z)")
+    # A new photo is a new part: the size is cleared, and the status bar says so.
+    open_and_wait(qtbot, window, SAMPLE_PHOTO.with_name("pillow_block_slate.png"))
+    assert window.parameters.known_size_units() == ExportUnits.normalized()
+    assert "Known size (longest side 120 mm) cleared" in window.statusBar().currentMessage()
+    assert "normalized" in window.viewer.size_text()
 
 
 def test_cancelled_reconstruction_leaves_the_window_usable(qtbot, window, monkeypatch):
@@ -224,8 +284,9 @@ def test_settings_come_back_in_a_new_window(qtbot, fixture_checkpoint):
     assert restored.parameters().settings.resolution == 128
     assert restored.threshold_spin.value() == pytest.approx(0.35)
     assert restored.device() == "cpu"
-    units = restored.known_size_units()
-    assert (units.dimension, units.value) == ("x", 120.0)
+    # A known size belongs to one part: not switched on again, but offered in the box.
+    assert restored.known_size_units() == ExportUnits.normalized()
+    assert restored.size_dimension.currentData() == "x" and restored.size_mm.value() == 120.0
     assert second.image_panel.background() == "grabcut"
     assert (second.width(), second.height()) == (1300, 850)
     assert not second.training_panel.visibleRegion().isEmpty()  # the tab raised last is in front again

@@ -66,6 +66,28 @@ def test_display_toggles(viewer, block):
     assert not {"normals", "bounding box"} & set(viewer.plotter.actors)
 
 
+def test_all_three_dimensions_are_shown_in_millimetres(viewer, block):
+    viewer.show_mesh(block, mm_per_unit=150.0)
+    assert "size" in viewer.plotter.actors  # in a corner, whatever the toggles and the camera
+    assert viewer.size_text() == "Size 120.0 × 60.0 × 30.0 mm (x × y × z)"
+    viewer.set_mm_per_unit(None)
+    assert viewer.size_text() == "Size 0.800 × 0.400 × 0.200 normalized (set a known size for mm)"
+
+    viewer.box_action.setChecked(True)
+    assert "bounding box labels-labels" in viewer.plotter.actors
+    iso = np.ones(3) / np.sqrt(3)
+    for axis, anchor in enumerate(viewer.dimension_anchors()):
+        others = [k for k in range(3) if k != axis]
+        assert anchor[axis] == pytest.approx((block.bounds[0][axis] + block.bounds[1][axis]) / 2)
+        # On an edge of the box along the axis, bordering a face that the iso camera sees.
+        on_faces = [np.sign(anchor[k] - block.bounds.mean(axis=0)[k]) * np.eye(3)[k] for k in others]
+        assert any(face @ iso > 0 for face in on_faces), (axis, anchor)
+    viewer.box_action.setChecked(False)  # the labels go with the box
+    assert not [name for name in viewer.plotter.actors if name.startswith("bounding box")]
+    viewer.clear()
+    assert viewer.size_text() == "" and len(viewer.dimension_anchors()) == 0
+
+
 @pytest.mark.parametrize(
     "preset, direction, up",
     [("front", (0, 0, 1), (0, 1, 0)), ("top", (0, 1, 0), (0, 0, -1)), ("side", (1, 0, 0), (0, 1, 0))],
