@@ -313,5 +313,10 @@ def train(
     finally:
         if metrics:
             metrics.close()
+        # Free DDP's reducer while the process group still exists.  Freed after
+        # destroy_process_group (when this frame ends), it drops the group's last
+        # reference, and gloo's teardown then joins its worker thread while holding
+        # the GIL that the worker needs to free the last barrier's tensors: a hang.
+        del network
         ctx.close()
     return TrainSummary(run_dir, state.step, state.epoch, state.best_val_iou, state.last_val_iou, stopped, state.elapsed, model)
