@@ -454,9 +454,10 @@ def test_resume_and_evaluate_refuse_absurd_checkpoints_too(work, tmp_path, capsy
     assert not (tmp_path / "report").exists()
 
 
-def test_the_shipped_model_without_the_newer_fields_still_loads():
+def test_the_shipped_model_loads_with_its_config():
+    # Fields added after it was written (e.g. the point-cloud method's) take their defaults.
     config = read_checkpoint(ROOT / "models" / "default.safetensors").config
-    assert (config.model.width, config.model.depth_head, config.optim.schedule) == (32, False, "cosine")
+    assert (config.model.width, config.model.depth_head, config.model.depth_guided, config.optim.schedule) == (32, True, True, "cosine")
 
 
 def test_the_size_bound_is_measured_on_the_real_network():
