@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 import trimesh
 
+from svr_desktop.geometry import alignment as alignment_module
 from svr_desktop.geometry.alignment import (
+    ICP_PREFIX,
     STAGES,
+    IcpResult,
     align_to_reconstruction,
     compare_to_ground_truth,
     distance_to_surface,
@@ -14,6 +17,7 @@ from svr_desktop.geometry.alignment import (
 )
 from svr_desktop.geometry.frames import normalization_of, normalize_mesh
 from svr_desktop.geometry.metrics import MetricSettings, compare_meshes
+from svr_desktop.geometry.reference_check import MIN_SILHOUETTE_IOU, check_reference, front_silhouette
 from svr_desktop.progress import Progress, run_to_completion
 
 #: Small sample counts keep the comparison tests quick; the code path is the same.
@@ -135,3 +139,60 @@ def test_comparison_reports_every_stage_and_matches_compare_meshes():
         assert len(edges) > 0
     assert np.all(distance_to_surface(result.reconstruction_edges, reconstruction) < 1e-9)
     assert np.abs(result.gt_edges[:, 1]).max() == pytest.approx(0.35, abs=1e-6)
+
+
+def box_with_spike() -> tuple[trimesh.Trimesh, trimesh.Trimesh]:
+    """A reconstruction with a thin spike that stretches its bounding box, and the plain box it should be."""
+    spike = trimesh.creation.box((0.4, 0.05, 0.05))
+    spike.apply_translation([0.7, 0.0, 0.0])
+    return trimesh.util.concatenate([trimesh.creation.box((1.0, 0.8, 0.6)), spike]), trimesh.creation.box((1.0, 0.8, 0.6))
+
+
+def test_icp_is_applied_when_it_raises_the_iou_and_the_comparison_says_so():
+    reconstruction, ground_truth = box_with_spike()  # the spike shifts and shrinks the normalized box
+    events = []
+    result = run_to_completion(compare_to_ground_truth(reconstruction, ground_truth, True, QUICK), events.append)
+    assert result.icp.applied and result.icp.iou_with > 0.9 > 0.5 > result.icp.iou_without
+    assert result.metrics.iou == result.icp.iou_with and result.alignment.icp_rms == result.icp.rms
+    plain = run_to_completion(compare_to_ground_truth(reconstruction, ground_truth, False, QUICK))
+    assert result.reference == plain.reference  # the outline check keeps the alignment it was calibrated on
+    assert "improved" in result.icp.describe() and "refined alignment is shown" in result.icp.describe()
+    assert [e.stage for e in events] == [*STAGES, *(ICP_PREFIX + stage for stage in STAGES), ICP_PREFIX + STAGES[-1]]
+    assert [e.done for e in events] == list(range(2 * len(STAGES) + 1)) and events[-1].total == 2 * len(STAGES)
+
+
+def test_icp_that_makes_the_fit_worse_is_reported_and_not_applied(monkeypatch):
+    reconstruction, ground_truth = trimesh.creation.box((1.0, 0.8, 0.6)), trimesh.creation.box((1.0, 0.7, 0.6))
+    plain = run_to_completion(compare_to_ground_truth(reconstruction, ground_truth, False, QUICK))
+    shifted = np.eye(4)
+    shifted[0, 3] = 0.3  # an ICP that slid off to a worse local optimum
+    monkeypatch.setattr(alignment_module, "icp", lambda *args, **kwargs: IcpResult(shifted, 0.02, 7))
+    events = []
+    result = run_to_completion(
+        compare_to_ground_truth(reconstruction, ground_truth, True, QUICK, unrefined=plain), events.append
+    )
+    assert not result.icp.applied and result.icp.iou_with < result.icp.iou_without == plain.metrics.iou
+    assert result.metrics == plain.metrics and result.alignment is plain.alignment and result.alignment.icp_rms is None
+    text = result.icp.describe()
+    assert "did not improve" in text and "without ICP is shown" in text and f"{result.icp.iou_with:.3f}" in text
+    assert all(e.stage.startswith(ICP_PREFIX) for e in events)  # the plain comparison was not measured again
+
+
+def test_front_silhouettes_and_the_reference_check():
+    plate = trimesh.creation.box((1.0, 1.0, 0.1))
+    silhouette = front_silhouette(plate)
+    assert silhouette.shape == (64, 64)
+    # The square spans 1 / 1.1 of the raster's side: 58.2 cells, touching 59 or 60 of them per row.
+    assert (58 / 64) ** 2 <= silhouette.mean() <= (60 / 64) ** 2
+    top = trimesh.creation.box((1.0, 0.4, 0.1))
+    top.apply_translation([0.0, 0.3, 0.0])  # only above the middle: the top rows (row 0 is the top, as in a photo)
+    rows = np.flatnonzero(front_silhouette(top).any(axis=1))
+    assert rows.max() < 32 and rows.min() > 0
+    with_hole = trimesh.creation.annulus(r_min=0.2, r_max=0.5, height=0.1)
+    assert not front_silhouette(with_hole)[32, 32]  # a through-hole seen from the front stays open
+
+    bar = trimesh.creation.box((1.0, 0.15, 0.15))
+    wrong = check_reference(plate, bar)
+    assert wrong.mismatch and wrong.silhouette_iou < MIN_SILHOUETTE_IOU and "may not be" in wrong.warning()
+    right = check_reference(plate, trimesh.creation.box((1.0, 0.95, 0.12)))
+    assert not right.mismatch and right.silhouette_iou > 0.9 and right.warning() == ""

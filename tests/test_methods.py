@@ -1,4 +1,6 @@
-"""The selectable methods (issue 16): jin2022, occnet and disn behind one interface.
+"""The selectable methods (issue 16): jin2022, occnet and disn behind one field interface.
+
+(The point-cloud method has its own tests: ``test_pointcloud_method.py``.)
 
 Shapes and a gradient step, an image-conditioned overfit that beats the
 trivial baseline, checkpoints that record and recover their method, the fast
@@ -39,6 +41,8 @@ SMALL_OVERRIDES = [f"model.{key}={list(value) if isinstance(value, tuple) else v
 LABEL_MODE = {"jin2022": "binary", "occnet": "binary", "disn": "sdf"}
 OUTPUT_KIND = {"jin2022": "occupancy", "occnet": "occupancy", "disn": "sdf"}
 A = 1 / 0.55
+#: The methods whose network is an implicit field (the others output points).
+FIELD_METHODS = [name for name, method in METHODS.items() if method.output_kind != "points"]
 
 
 def small_model(method: str, seed: int = 0):
@@ -62,9 +66,10 @@ def targets_for(method: str, distance: torch.Tensor) -> torch.Tensor:
 
 
 def test_the_registry_names_each_method_with_its_preset():
-    assert list(METHODS) == ["jin2022", "occnet", "disn"]
+    assert list(METHODS) == ["jin2022", "occnet", "disn", "pointcloud"]
+    assert FIELD_METHODS == ["jin2022", "occnet", "disn"]
     assert ModelConfig().method == "jin2022"
-    for name in METHODS:
+    for name in FIELD_METHODS:
         config = load_config(METHOD_PRESETS[name])
         assert config.model.method == name and config.model.image_size == 160 and config.model.width == 32
         assert METHODS[name].output_kind_for(config.labels.mode) == OUTPUT_KIND[name]
@@ -90,7 +95,7 @@ def test_a_label_mode_the_method_cannot_train_is_refused(method, mode):
         config_from_dict({"model": {"method": method, **SMALL}, "labels": {"mode": mode}})
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", FIELD_METHODS)
 def test_shapes_and_a_gradient_step(method):
     model = small_model(method).train()
     g = torch.Generator().manual_seed(1)
@@ -127,7 +132,7 @@ def photo():
     return prepared, auto_ab(prepared)[0]
 
 
-@pytest.fixture(scope="module", params=list(METHODS))
+@pytest.fixture(scope="module", params=FIELD_METHODS)
 def overfit(request, photo):
     """A small model of each method overfitted on two images: the sample photo -> sphere, noise -> cube.
 
@@ -191,7 +196,7 @@ def save_small_checkpoint(path: Path, method: str, model=None) -> None:
     save_checkpoint(path, model if model is not None else get_model(config.model), config, {"step": 0})
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", FIELD_METHODS)
 def test_checkpoints_record_and_recover_their_method(method, tmp_path):
     model = small_model(method, seed=3).eval()
     path = tmp_path / f"{method}.safetensors"
@@ -221,7 +226,7 @@ def test_checkpoints_without_a_method_are_jin2022_and_follow_their_label_mode(tm
 
     def as_before_methods(config, mode="adaptive"):
         del config["model"]["method"]
-        for key in ("occnet_hidden", "occnet_blocks", "disn_hidden"):
+        for key in ("occnet_hidden", "occnet_blocks", "disn_hidden", *(k for k in config["model"] if k.startswith("pointcloud_"))):
             del config["model"][key]
         config["labels"]["mode"] = mode
 
@@ -256,7 +261,7 @@ def test_the_image_field_queries_every_method(method):
     np.testing.assert_allclose(field(points[:100]), expected[:100].numpy(), rtol=0, atol=1e-6)  # chunks agree
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", FIELD_METHODS)
 def test_the_trainer_trains_each_method(method, tiny_dataset, tmp_path):
     config = load_config(METHOD_PRESETS[method], [*SMALL_OVERRIDES, "data.points_per_view=256", "data.batch_size=2", "optim.epochs=1"])
     summary = run_to_completion(train(tiny_dataset, tmp_path / "run", config))

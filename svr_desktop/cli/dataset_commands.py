@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
 from ..data.appearance import STYLES
 from ..data.builder import BuildConfig, build_dataset
 from ..geometry.sampling import SamplingConfig
-from ..progress import Progress, run_to_completion
+from ..progress import run_to_completion
 from .options import integer, seed
-from .progress_bar import run_with_progress_bar
+from .progress_bar import print_json_progress, run_with_progress_bar
 
 #: Most training points of one kind per shape (the paper's are 10,000 in all).
 MAX_POINTS = 1_000_000
@@ -52,11 +51,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--uniform-points", type=integer(1, MAX_POINTS), default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
     build.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
     build.set_defaults(handler=run_build)
-
-
-def print_json_progress(event: Progress) -> None:
-    """One flushed line per event, so a parent process sees progress as it happens."""
-    print(json.dumps({"stage": event.stage, "done": event.done, "total": event.total}), flush=True)
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -5,11 +5,14 @@ whole job with the stage running and the time left
 (:class:`~svr_desktop.progress.OverallProgress`).  Without a terminal (a
 log file, a pipe, CI): plain lines, one when a stage starts and one per
 further tenth of it (of the whole job, given a plan), so a log shows the
-work moving without a carriage-return bar in it.
+work moving without a carriage-return bar in it.  For a parent process
+(the desktop application) :func:`print_json_progress` prints every event
+as one JSON line on stdout instead.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Callable, TextIO
 
@@ -101,3 +104,8 @@ def _plain_lines(plan: Plan | None, label: str, stream: TextIO) -> Callable[[Pro
             print(prefix + text, file=stream, flush=True)
 
     return show
+
+
+def print_json_progress(event: Progress) -> None:
+    """One flushed JSON line per event on stdout, so a parent process sees progress as it happens."""
+    print(json.dumps({"stage": event.stage, "done": event.done, "total": event.total}), flush=True)

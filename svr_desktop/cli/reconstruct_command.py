@@ -1,12 +1,15 @@
-"""``svr-desktop reconstruct``: photos in, watertight meshes out (batch-friendly)."""
+"""``svr-desktop reconstruct``: photos in, watertight meshes out (batch-friendly).
+
+A point-cloud checkpoint (output kind ``points``) writes PLY point clouds
+instead; the checkpoint's kind is read, and the output names checked
+against it, before any model is built or photo opened.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-
-import torch
 
 from ..devices import pick_device
 from ..inference.export import (
@@ -16,7 +19,9 @@ from ..inference.export import (
     ExportUnits,
     export_format,
     export_mesh,
+    export_point_cloud,
     format_bytes,
+    point_cloud_format,
 )
 from ..inference.preprocess import PhotoError
 from ..inference.reconstructor import ReconstructionStats, Reconstructor, expected_faces, progress_plan
@@ -29,7 +34,7 @@ from ..inference.simplify import (
     percent,
     simplify_for_export,
 )
-from ..model.checkpoint import read_model_checkpoint
+from ..model.checkpoint import ModelCheckpoint, read_model_checkpoint
 from ..paths import default_model_path
 from ..progress import Progress, ProgressGenerator
 from .options import number, positive
@@ -44,7 +49,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "reconstruct",
         help="reconstruct 3D meshes from product photos",
         description="Reconstruct each IMAGE into a watertight mesh. --out is a mesh file for one image "
-        "(format from its extension: " + ", ".join(EXPORT_EXTENSIONS) + ") or a folder for several.",
+        "(format from its extension: " + ", ".join(EXPORT_EXTENSIONS) + ") or a folder for several. "
+        "A point-cloud checkpoint (method pointcloud) writes PLY point clouds.",
     )
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     parser.add_argument("--out", type=Path, required=True, help="output mesh file, or folder for several images")
@@ -65,7 +71,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tolerance", type=number(0.0, 0.1, low_included=False), default=DEFAULT_TOLERANCE,
                         help=f"deviation allowed by --faces auto, as a share of the part's longest side "
                         f"(default {DEFAULT_TOLERANCE:g} = {percent(DEFAULT_TOLERANCE)}%)")
-    parser.add_argument("--format", default="stl", choices=EXPORT_EXTENSIONS, help="format when --out is a folder")
+    parser.add_argument("--format", default=None, choices=EXPORT_EXTENSIONS,
+                        help="format when --out is a folder (default stl; ply for a point-cloud checkpoint)")
     parser.add_argument("--force", action="store_true", help="replace existing output files")
     parser.set_defaults(handler=run_reconstruct)
 
@@ -79,17 +86,23 @@ def face_count(text: str) -> str:
     return text
 
 
-def _outputs(args: argparse.Namespace) -> list[Path]:
-    """One output path per image, checked before any work starts (the folder is made once the model has loaded)."""
+def _outputs(args: argparse.Namespace, points: bool) -> list[Path]:
+    """One output path per image, checked before any work starts (the folder is made once the model has loaded).
+
+    ``points``: the checkpoint predicts point clouds, which only PLY holds.
+    """
+    check_format = point_cloud_format if points else export_format
     if _names_a_file(args.out):
         if len(args.images) > 1:
             raise ValueError(f"{args.out}: several images need a folder for --out")
-        export_format(args.out)
+        check_format(args.out)
         outputs = [args.out]
     elif args.out.exists() and not args.out.is_dir():
         raise ValueError(f"{args.out}: a file, not a folder for the meshes (give a name with a mesh extension)")
     else:
-        outputs = [args.out / f"{image.stem}.{args.format}" for image in args.images]
+        fmt = args.format or ("ply" if points else "stl")
+        outputs = [args.out / f"{image.stem}.{fmt}" for image in args.images]
+        check_format(outputs[0])
     if len(set(outputs)) != len(outputs):
         raise ValueError("two images have the same name; reconstruct them into different folders")
     if not args.force:
@@ -104,37 +117,48 @@ def _names_a_file(out: Path) -> bool:
     return out.suffix != "" and not out.is_dir()
 
 
-def _load(path: Path, device: torch.device, threshold: float | None) -> Reconstructor:
-    """The checkpoint's reconstructor, once its stored config has shown that ``threshold`` fits its field."""
+def _read(path: Path, threshold: float | None) -> ModelCheckpoint:
+    """The checkpoint, once its stored config has shown that ``threshold`` fits its field (no model built yet)."""
     checkpoint = read_model_checkpoint(path)
     if threshold is not None and checkpoint.output_kind == "occupancy" and not 0.0 < threshold < 1.0:
         raise ValueError(f"--threshold {threshold:g}: {path} predicts occupancy probabilities; use a level in (0, 1)")
-    return Reconstructor.from_read_checkpoint(checkpoint, device)
+    if threshold is not None and checkpoint.output_kind == "points":
+        raise ValueError(f"--threshold {threshold:g}: {path} predicts a point cloud, which has no iso-level")
+    return checkpoint
 
 
 def run_reconstruct(args: argparse.Namespace) -> int:
     checkpoint = args.checkpoint or default_model_path()
     if args.checkpoint is None and not checkpoint.exists():
         raise ValueError(f"no default model at {checkpoint} yet; pass --checkpoint with a trained model (svr-desktop train)")
-    outputs = _outputs(args)
     units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm is not None else ExportUnits.normalized()
     faces = FaceTarget.parse(args.faces, args.tolerance)
     settings = ReconstructionSettings(resolution=args.resolution, threshold=args.threshold, device=args.device)
-    plan = [*progress_plan(settings), *export_plan(faces, expected_faces(settings.resolution))]
-    reconstructor = _load(checkpoint, pick_device(settings.device), settings.threshold)
+    stored = _read(checkpoint, settings.threshold)
+    points = stored.output_kind == "points"
+    outputs = _outputs(args, points)
+    if points:
+        plan = [*progress_plan(settings, "points"), ("write", 0.01)]
+    else:
+        plan = [*progress_plan(settings), *export_plan(faces, expected_faces(settings.resolution))]
+    reconstructor = Reconstructor.from_read_checkpoint(stored, pick_device(settings.device))
     if not _names_a_file(args.out):
         args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
     for image, output in zip(args.images, outputs):
-        work = _photo_to_file(reconstructor, image, output, args, settings, faces, units)
+        work = (
+            _photo_to_points(reconstructor, image, output, args, settings, units)
+            if points
+            else _photo_to_file(reconstructor, image, output, args, settings, faces, units)
+        )
         try:
-            stats, simplified, report = run_with_progress_bar(work, plan=plan, label=str(image))
+            result = run_with_progress_bar(work, plan=plan, label=str(image))
         except (PhotoError, ValueError, OSError) as exc:
             failures += 1
             # Photo errors name their file already.
             print(f"{image}: error: {str(exc).removeprefix(f'{image}: ')}", file=sys.stderr)
             continue
-        print(_result_line(image, stats, simplified, report))
+        print(_points_line(image, *result) if points else _result_line(image, *result))
     return 2 if failures else 0
 
 
@@ -158,6 +182,36 @@ def _photo_to_file(
     report = export_mesh(mesh, output, units=units, overwrite=args.force)
     yield Progress("write", 1, 1)
     return stats, simplified, report
+
+
+def _photo_to_points(
+    reconstructor: Reconstructor,
+    image: Path,
+    output: Path,
+    args: argparse.Namespace,
+    settings: ReconstructionSettings,
+    units: ExportUnits,
+) -> ProgressGenerator[tuple[ReconstructionStats, ExportReport]]:
+    """Predict one photo's point cloud and write it as PLY: one job, one progress bar."""
+    cloud, stats, _ = yield from reconstructor.reconstruct_photo(
+        image, a=args.a, b=args.b, background=args.background, settings=settings
+    )
+    yield Progress("write", 0, 1)
+    report = export_point_cloud(cloud, output, units=units, overwrite=args.force)
+    yield Progress("write", 1, 1)
+    return stats, report
+
+
+def _points_line(image: Path, stats: ReconstructionStats, report: ExportReport) -> str:
+    """What was written for a point cloud: points, file size, the part's size, and the run."""
+    if report.mm_per_unit is None:
+        size = " x ".join(f"{edge:.3f}" for edge in report.extents) + " normalized units (--size-mm gives mm)"
+    else:
+        size = " x ".join(f"{edge:.1f}" for edge in report.extents) + " mm"
+    return (
+        f"{image} -> {report.path}: {report.points:,} points (a point cloud, no surface), {format_bytes(report.bytes)}, "
+        f"box {size}, units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, {stats.total_seconds:.1f} s on {stats.device}"
+    )
 
 
 def _result_line(image: Path, stats: ReconstructionStats, simplified: SimplifyReport, report: ExportReport) -> str:

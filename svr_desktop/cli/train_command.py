@@ -13,9 +13,10 @@ from ..data.dataset import load_manifest
 from ..devices import pick_device, threads_per_training_process
 from ..model.methods import METHODS
 from ..training.config import METHOD_PRESETS, load_config, preset_names
-from ..training.trainer import train
+from ..progress import run_to_completion
+from ..training.trainer import TrainSummary, train
 from .options import number
-from .progress_bar import run_with_progress_bar
+from .progress_bar import print_json_progress, run_with_progress_bar
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +40,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--max-minutes", type=number(0.0), default=None, help="stop (with a checkpoint) after this many minutes")
     parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, ...")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("--quiet", action="store_true", help="no progress bar")
+    progress.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
     parser.set_defaults(handler=run_train)
 
 
@@ -57,17 +60,36 @@ def run_train(args: argparse.Namespace) -> int:
         requested.append(signum)
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    work = train(args.data, args.out, config, resume=args.resume, device=device, max_minutes=args.max_minutes, should_stop=lambda: bool(requested))
     try:
-        summary = run_with_progress_bar(
-            train(args.data, args.out, config, resume=args.resume, device=device, max_minutes=args.max_minutes, should_stop=lambda: bool(requested)),
-            quiet=args.quiet,
-        )
+        summary = run_to_completion(work, print_json_progress) if args.json_progress else run_with_progress_bar(work, quiet=args.quiet)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun, rank 0 reports for the run
-    state = f"stopped ({summary.stopped}); resume with --resume" if summary.stopped else "finished"
-    best = f"{summary.best_val_iou:.4f}" if summary.best_val_iou >= 0 else "n/a"
-    print(f"{summary.run_dir}: {state} after {summary.steps} steps, {summary.epochs_done} epochs, best val IoU {best}, {summary.seconds / 60:.1f} min")
+    print(summary_sentence(summary, args.data))
     return 0
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 step``, ``3 steps``, ``0 epochs``: a count with its noun in the right number."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def summary_sentence(summary: TrainSummary, data_dir: Path) -> str:
+    """How the run ended, in sentences: where it stands, its best validation score (IoU; Chamfer-L1
+    for a point-cloud method) and, if it stopped early, how to continue it."""
+    done = f"{counted(summary.steps, 'step')} and {counted(summary.epochs_done, 'complete epoch')} in {summary.seconds / 60:.1f} min"
+    if summary.best_val_chamfer_l1 is not None:
+        best = f"best validation Chamfer-L1 {summary.best_val_chamfer_l1:.4f} normalized units"
+    elif summary.best_val_iou >= 0:
+        best = f"best validation IoU {summary.best_val_iou:.4f}"
+    else:
+        best = "no validation yet (it runs at the end of each epoch)"
+    if summary.stopped:
+        return (
+            f"{summary.run_dir}: training stopped ({summary.stopped}) after {done}; {best}. "
+            f"Continue it with: svr-desktop train --data {data_dir} --out {summary.run_dir} --resume"
+        )
+    return f"{summary.run_dir}: training finished after {done}; {best}."

@@ -10,6 +10,11 @@ batches, since every item of a data set has the same shapes.
 Points are subsampled per item from a generator seeded by
 ``(seed, epoch, index)``: runs are reproducible, resumable at any epoch, and
 every DistributedDataParallel rank draws the same points for the same item.
+Methods that predict points instead of a field (``pointcloud``) ask for
+``surface_points``: that many area-uniform samples of the view's
+ground-truth surface (``surface``, view frame), drawn from a generator of
+their own seeded by ``(seed, epoch, index, SURFACE_STREAM)``, so asking for
+them leaves the other draws unchanged.
 The split's shards are memory-mapped from uncompressed copies in
 ``root/cache`` (about 2.7 MB per shape at 160 px, 4 views and 3 depth
 layers), so processes training on the same data set share one copy.
@@ -26,12 +31,15 @@ from pydantic import StrictInt, StrictStr, TypeAdapter, ValidationError
 from torch.utils.data import Dataset
 from typing_extensions import NotRequired, TypedDict  # pydantic needs these on Python < 3.12
 
+from ..geometry.sampling import sample_surface
 from ..validation import describe
 from .builder import DATASET_FORMAT, SPLITS
 from .shards import ShapeRecord, read_mapped_shard, read_shard
 
 #: Folder of a data set holding the uncompressed shard copies that training maps (safe to delete).
 CACHE_DIR = "cache"
+#: Last seed word of the surface samples' generator (keeps it apart from the training points' one).
+SURFACE_STREAM = 1
 
 
 class _Shard(TypedDict):
@@ -110,7 +118,9 @@ def load_split(root: str | Path, split: str, mapped: bool = False) -> list[Shape
 class ViewDataset(Dataset):
     """Items of one split: ``point_set='train'`` draws ``points_per_view`` labelled
     training points per item; ``'val'`` gives every validation point (uniform
-    in the padded cube, inside flags only) for the quick validation IoU."""
+    in the padded cube, inside flags only) for the quick validation IoU.
+    ``surface_points`` > 0 adds that many ground-truth surface samples per
+    item (``surface``, (surface_points, 3), view frame)."""
 
     def __init__(
         self,
@@ -119,6 +129,7 @@ class ViewDataset(Dataset):
         points_per_view: int = 2048,
         point_set: str = "train",
         seed: int = 0,
+        surface_points: int = 0,
     ):
         if point_set not in ("train", "val"):
             raise ValueError("point_set must be 'train' or 'val'")
@@ -129,6 +140,7 @@ class ViewDataset(Dataset):
         self.points_per_view = points_per_view
         self.point_set = point_set
         self.seed = seed
+        self.surface_points = surface_points
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -168,4 +180,8 @@ class ViewDataset(Dataset):
             item["depth_exit"] = torch.from_numpy(record.depth_exit[view].astype(np.float32))
             item["depth_count"] = torch.from_numpy(record.depth_count[view].astype(np.int64))
             item["depth_normal"] = torch.from_numpy(record.depth_normal[view].astype(np.float32))
+        if self.surface_points:
+            rng = np.random.default_rng([self.seed, self.epoch, index, SURFACE_STREAM])
+            surface, _ = sample_surface(record.view_mesh(view), self.surface_points, rng)
+            item["surface"] = torch.from_numpy(surface.astype(np.float32))
         return item

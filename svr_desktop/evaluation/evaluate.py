@@ -54,7 +54,7 @@ class EvaluationResult:
     out_dir: Path
     rows: list[EvalRow]
     groups: list[GroupSummary]  # per category, then overall
-    predictions: dict[int, trimesh.Trimesh]  # the picture grid's predictions, by row
+    predictions: dict[int, trimesh.Trimesh | trimesh.PointCloud]  # the picture grid's predictions, by row
 
 
 def sampled_metrics(points: int = IOU_POINTS, edge_samples: int | None = None) -> MetricSettings:
@@ -64,6 +64,11 @@ def sampled_metrics(points: int = IOU_POINTS, edge_samples: int | None = None) -
     return MetricSettings(
         iou_points=points, surface_points=points, emd_points=min(points, EMD_POINTS), edge_surface_samples=edge_samples
     )
+
+
+def score_label(row: EvalRow) -> str:
+    """The score a picture-grid row is titled with: IoU, or Chamfer-L1 for a point cloud (which has no IoU)."""
+    return f"CD-L1 {row.chamfer_l1:.4f}" if row.prediction == "points" else f"IoU {row.iou:.3f}"
 
 
 def holds_report(folder: str | Path) -> bool:
@@ -84,8 +89,8 @@ def remove_predictions(out_dir: Path) -> None:
         folder.rmdir()
 
 
-def save_prediction(path: Path, mesh: trimesh.Trimesh) -> None:
-    """Write a predicted mesh as binary PLY (atomically; an empty mesh gives an empty PLY)."""
+def save_prediction(path: Path, mesh: trimesh.Trimesh | trimesh.PointCloud) -> None:
+    """Write a predicted mesh or point cloud as binary PLY (atomically; an empty mesh gives an empty PLY)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, trimesh.exchange.ply.export_ply(mesh, encoding="binary"))
 
@@ -134,7 +139,12 @@ def run_evaluation(
     groups = summarize(rows)
     facts = [
         *facts,
-        ("reconstruction", f"{settings.resolution}^3 effective grid (MISE from 32^3), threshold {reconstructor.default_threshold}, device {reconstructor.device}"),
+        (
+            "reconstruction",
+            f"point cloud of {reconstructor.model.config.pointcloud_points:,} points (no grid, no threshold), device {reconstructor.device}"
+            if reconstructor.output_kind == "points"
+            else f"{settings.resolution}^3 effective grid (MISE from 32^3), threshold {reconstructor.default_threshold}, device {reconstructor.device}",
+        ),
         ("metric sampling seed", f"{settings.seed} (row r of metrics.csv draws from numpy default_rng([{settings.seed}, r]))"),
         ("time", f"{sum(r.reconstruct_seconds for r in rows):.1f} s reconstructing, {sum(r.metric_seconds for r in rows):.1f} s scoring ({len(rows)} views)"),
     ]
@@ -142,7 +152,7 @@ def run_evaluation(
     atomic_write_text(out_dir / "summary.md", summary_markdown(title, facts, groups, settings.metrics, list(skipped)))
     atomic_write_text(out_dir / "summary.json", summary_json(facts, groups, list(skipped)))
     yield Progress("picture grid", 0, 1)
-    scores = {index: rows[index].iou for index in predictions}
+    scores = {index: score_label(rows[index]) for index in predictions}
     atomic_write_png(out_dir / "grid.png", evaluation_grid(views, predictions, scores, settings.metrics, settings.seed))
     yield Progress("picture grid", 1, 1)
     return EvaluationResult(out_dir, rows, groups, predictions)

@@ -5,8 +5,11 @@ off-screen) with one fixed appearance (:data:`FIGURE_APPEARANCE_SEED`) and
 no scale jitter, so predictions and ground truths look alike and only their
 shapes differ.  The edge panel shows the edge points of the ECD metric
 (DESIGN.md section 3) projected with the view's ``a, b`` over a faded copy
-of the input: ground truth in blue, prediction in red.  Grids are composed
-with PIL.
+of the input: ground truth in blue, prediction in red.  A point-cloud
+prediction has no surface to render or edges to find: its panel shows the
+points projected with ``a, b`` over the faded input (nearer points darker),
+and its edge panel the ground truth's edges only.  Grids are composed with
+PIL.
 """
 
 from __future__ import annotations
@@ -73,15 +76,37 @@ def project_to_pixels(points: np.ndarray, a: float, b: float, size: int) -> np.n
     return np.stack([column, row], axis=1)
 
 
-def edge_panel(
-    view: EvalView, prediction: trimesh.Trimesh, settings: MetricSettings, rng: np.random.Generator, size: int = CELL
-) -> np.ndarray:
-    """Ground-truth (blue) and predicted (red) edge points over the faded input image."""
+def _faded_input(view: EvalView, size: int) -> Image.Image:
     faded = Image.fromarray(view.image).convert("RGB").resize((size, size), Image.LANCZOS)
-    panel = Image.blend(faded, Image.new("RGB", (size, size), "white"), 0.7)
+    return Image.blend(faded, Image.new("RGB", (size, size), "white"), 0.7)
+
+
+def point_panel(view: EvalView, cloud: trimesh.PointCloud, size: int = CELL) -> np.ndarray:
+    """Predicted points (red, darker towards the camera) projected over the faded input image."""
+    panel = _faded_input(view, size)
+    draw = ImageDraw.Draw(panel)
+    points = np.asarray(cloud.vertices)
+    # Far points first, so that the nearer ones (larger z, towards the camera) are drawn on top.
+    order = np.argsort(points[:, 2])
+    depth = np.ptp(points[:, 2]) or 1.0
+    shade = (points[order, 2] - points[:, 2].min()) / depth
+    for (column, row), near in zip(project_to_pixels(points[order], view.a, view.b, size), shade):
+        draw.point((float(column), float(row)), fill=tuple(int(c * (1.0 - 0.6 * near)) for c in PRED_COLOUR))
+    return np.asarray(panel)
+
+
+def edge_panel(
+    view: EvalView,
+    prediction: trimesh.Trimesh | trimesh.PointCloud,
+    settings: MetricSettings,
+    rng: np.random.Generator,
+    size: int = CELL,
+) -> np.ndarray:
+    """Ground-truth (blue) and predicted (red) edge points over the faded input image (a point cloud has none)."""
+    panel = _faded_input(view, size)
     draw = ImageDraw.Draw(panel)
     for mesh, colour in ((view.ground_truth, GT_COLOUR), (prediction, PRED_COLOUR)):
-        if is_empty(mesh):
+        if isinstance(mesh, trimesh.PointCloud) or is_empty(mesh):
             continue
         samples = settings.edge_surface_samples or default_surface_samples(mesh.area, settings.edge_eps)
         points, _ = edge_points(
@@ -129,19 +154,19 @@ def sample_rows(views: list[EvalView], count: int) -> list[int]:
 
 def evaluation_grid(
     views: list[EvalView],
-    predictions: dict[int, trimesh.Trimesh],
-    scores: dict[int, float],
+    predictions: dict[int, trimesh.Trimesh | trimesh.PointCloud],
+    scores: dict[int, str],
     settings: MetricSettings,
     seed: int = 0,
 ) -> Image.Image:
-    """Input, prediction, ground truth and edge points for each row in ``predictions`` (by index)."""
+    """Input, prediction, ground truth and edge points for each row in ``predictions`` (by index),
+    titled with the row's score (``scores``, e.g. ``IoU 0.512``)."""
     rows, titles = [], []
     rng = np.random.default_rng(seed)
     with MeshPainter() as painter:
         for index in sorted(predictions):
             view, prediction = views[index], predictions[index]
-            rows.append(
-                [view.image, painter.paint(prediction), painter.paint(view.ground_truth), edge_panel(view, prediction, settings, rng)]
-            )
-            titles.append(f"{view.family} | {view.shape} view {view.view} | IoU {scores[index]:.3f}")
+            drawn = point_panel(view, prediction) if isinstance(prediction, trimesh.PointCloud) else painter.paint(prediction)
+            rows.append([view.image, drawn, painter.paint(view.ground_truth), edge_panel(view, prediction, settings, rng)])
+            titles.append(f"{view.family} | {view.shape} view {view.view} | {scores[index]}")
     return picture_grid(rows, ["input", "prediction", "ground truth", "edges: gt blue, pred red"], titles)

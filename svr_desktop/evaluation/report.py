@@ -6,7 +6,9 @@ shape has the same number of views, so this is also the mean of per-shape
 means) per category and over everything.  The edge Chamfer distance is
 undefined (NaN) for a mesh without edge points; its means skip those rows and
 say over how many views they were taken.  Every count is reported next to
-the means: shapes, views, empty predictions.
+the means: shapes, views, empty predictions.  Point-cloud predictions have
+no IoU, normal consistency or ECD: ``metrics.csv`` writes ``n/a`` for them
+(never 0), the tables show ``n/a``, add an EMD column and say why.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write_text
-from ..geometry.metrics import UNITS, MetricSettings
+from ..geometry.metrics import NEEDS_SURFACE, UNITS, MetricSettings
 from .runner import EMPTY_FALLBACK, EvalRow
 
 #: The headline metrics: (CSV field, JSON key, table header, decimals).
@@ -32,6 +34,8 @@ HEADLINE_METRICS = (
     ("fscore", "fscore", "F-score@1%", 3),
     ("normal_consistency", "nc", "NC", 3),
 )
+#: The headline added for point-cloud predictions, whose IoU, NC and ECD are n/a.
+POINT_HEADLINE = ("emd", "emd", "EMD", 4)
 #: Further means kept in ``summary.json``.
 SECONDARY = ("accuracy", "completeness", "precision", "recall", "emd")
 
@@ -49,6 +53,7 @@ class GroupSummary:
     empty: int  # views whose prediction was empty
     ecd_views: int  # views with a defined edge Chamfer distance
     means: dict[str, float]  # CSV field -> mean (NaN when no value was defined)
+    point_views: int = 0  # views predicted as point clouds
 
 
 def _mean(values: list[float]) -> float:
@@ -66,6 +71,7 @@ def summarize_group(name: str, rows: list[EvalRow]) -> GroupSummary:
         empty=sum(row.pred_empty for row in rows),
         ecd_views=sum(not math.isnan(row.edge_chamfer) for row in rows),
         means=means,
+        point_views=sum(row.prediction == "points" for row in rows),
     )
 
 
@@ -80,15 +86,22 @@ def _number(value: float, decimals: int) -> str:
     return "n/a" if math.isnan(value) else f"{value:.{decimals}f}"
 
 
+def headline(groups: list[GroupSummary]) -> tuple[tuple[str, str, str, int], ...]:
+    """The headline metrics of these groups: :data:`HEADLINE_METRICS`, and EMD when point clouds were scored."""
+    return HEADLINE_METRICS + ((POINT_HEADLINE,) if groups[-1].point_views else ())
+
+
 def table_rows(groups: list[GroupSummary]) -> list[list[str]]:
     """Header plus one line per group: counts and headline means."""
-    header = ["category", "shapes", "views", "empty"] + [title for _, _, title, _ in HEADLINE_METRICS]
+    metrics = headline(groups)
+    header = ["category", "shapes", "views", "empty"] + [title for _, _, title, _ in metrics]
     lines = [header]
     for group in groups:
         cells = [group.name, str(group.shapes), str(group.views), str(group.empty)]
-        for key, _, _, decimals in HEADLINE_METRICS:
+        for key, _, _, decimals in metrics:
             cell = _number(group.means[key], decimals)
-            if key == "edge_chamfer" and group.ecd_views != group.views:
+            # A point cloud has no ECD at all: no count of the views that had one.
+            if key == "edge_chamfer" and group.ecd_views != group.views and group.point_views < group.views:
                 cell += f" ({group.ecd_views})"
             cells.append(cell)
         lines.append(cells)
@@ -117,9 +130,10 @@ def _json_number(value: float) -> float | None:
 
 
 def headline_json(group: GroupSummary) -> dict:
-    """``{"shapes", "iou", "cd_l1", "ecd", "fscore", "nc"}``: the JSON line's content (NaN -> null)."""
+    """``{"shapes", "iou", "cd_l1", "ecd", "fscore", "nc"}`` (and ``emd`` for point clouds):
+    the JSON line's content (NaN -> null)."""
     values: dict = {"shapes": group.shapes}
-    values.update({json_key: _json_number(group.means[key]) for key, json_key, _, _ in HEADLINE_METRICS})
+    values.update({json_key: _json_number(group.means[key]) for key, json_key, _, _ in headline([group])})
     return values
 
 
@@ -133,14 +147,27 @@ def write_metrics_csv(path: str | Path, rows: list[EvalRow]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: repr(float(v)) if isinstance(v, float) else v for k, v in row.as_dict().items()})
+        values = {k: repr(float(v)) if isinstance(v, float) else v for k, v in row.as_dict().items()}
+        if row.prediction == "points":
+            values.update({key: "n/a" for key in NEEDS_SURFACE})
+        writer.writerow(values)
     atomic_write_text(path, buffer.getvalue())
 
 
-def units_note(settings: MetricSettings) -> list[str]:
-    """What the table's numbers mean, with units and sample counts."""
+def units_note(settings: MetricSettings, point_views: int = 0) -> list[str]:
+    """What the table's numbers mean, with units and sample counts (and why point clouds lack some)."""
     described = settings.describe()
-    return [
+    points = (
+        [
+            f"Point clouds ({point_views} views): IoU, NC and ECD need a surface (inside tests, normals) and are n/a, "
+            f"not 0. CD-L1 and F-score match the predicted points with {settings.surface_points:,} ground-truth "
+            f"surface samples; EMD: exact assignment on {settings.emd_points:,} points of each (a random subset of "
+            f"the prediction when it has more), mean matched distance."
+        ]
+        if point_views
+        else []
+    )
+    return points + [
         f"IoU: {described['iou']}.",
         f"CD-L1: {described['chamfer_l1']}.",
         f"ECD: {described['edge_chamfer']}. A value in parentheses is the number of views it averages "
@@ -172,7 +199,7 @@ def summary_markdown(
         "## Metrics",
         "",
     ]
-    lines += [f"- {line}" for line in units_note(settings)]
+    lines += [f"- {line}" for line in units_note(settings, overall.point_views)]
     if skipped:
         lines += ["", "## Skipped inputs", ""] + [f"- {reason}" for reason in skipped]
     return "\n".join(lines) + "\n"

@@ -22,6 +22,11 @@ sample and completeness the mean distance of the ground-truth samples to
 the origin, with the same sample counts as the real metric.  That keeps
 means finite and still penalizes a failure by about half the shape's size,
 and reports count empty predictions separately.
+
+**Point clouds** (a ``points`` checkpoint) are scored by
+:func:`~svr_desktop.geometry.metrics.compare_points`: Chamfer-L1, F-score
+and exact EMD on the predicted points; IoU, normal consistency and ECD need
+a surface and are NaN in the row, which the report writes as ``n/a``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import numpy as np
 import trimesh
 
 from ..geometry.edges import edge_points
-from ..geometry.metrics import MeshComparison, MetricSettings, compare_meshes
+from ..geometry.metrics import MeshComparison, MetricSettings, compare_meshes, compare_points
 from ..geometry.sampling import sample_surface
 from ..inference.reconstructor import Reconstructor
 from ..inference.settings import ReconstructionSettings
@@ -73,6 +78,7 @@ class EvalRow:
     watertight: bool
     reconstruct_seconds: float
     metric_seconds: float
+    prediction: str = "mesh"  # or "points": IoU, NC and ECD are then not applicable (NaN, "n/a" in reports)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -120,16 +126,20 @@ def evaluate_view(
     resolution: int = 128,
     settings: MetricSettings = MetricSettings(),
     seed: int = 0,
-) -> tuple[EvalRow, trimesh.Trimesh]:
-    """Reconstruct one view and score it; returns the row and the predicted mesh (view frame)."""
+) -> tuple[EvalRow, trimesh.Trimesh | trimesh.PointCloud]:
+    """Reconstruct one view and score it; returns the row and the prediction (view frame)."""
     start = time.perf_counter()
     mesh, stats = run_to_completion(reconstructor.reconstruct_input(view.image, view.a, view.b, ReconstructionSettings(resolution=resolution)))
     reconstruct_seconds = time.perf_counter() - start
     start = time.perf_counter()
     rng = metric_rng(seed, row)
-    comparison = compare_meshes(mesh, view.ground_truth, rng, settings)
-    if comparison.pred_empty:
-        comparison = score_empty_prediction(comparison, view.ground_truth, rng)
+    points = isinstance(mesh, trimesh.PointCloud)
+    if points:
+        comparison = compare_points(mesh.vertices, view.ground_truth, rng, settings)
+    else:
+        comparison = compare_meshes(mesh, view.ground_truth, rng, settings)
+        if comparison.pred_empty:
+            comparison = score_empty_prediction(comparison, view.ground_truth, rng)
     values = comparison.as_dict()
     del values["gt_empty"]
     result = EvalRow(
@@ -143,6 +153,7 @@ def evaluate_view(
         watertight=stats.watertight,
         reconstruct_seconds=reconstruct_seconds,
         metric_seconds=time.perf_counter() - start,
+        prediction="points" if points else "mesh",
     )
     return result, mesh
 

@@ -11,7 +11,9 @@ that reports can print them.
 Each metric can be called on its own (``iou``, ``chamfer_l1``, ``fscore``,
 ``normal_consistency``, ``edge_chamfer``, ``emd``); :func:`compare_meshes`
 computes all of them and samples each surface only once for Chamfer-L1,
-F-score and normal consistency.
+F-score and normal consistency.  A point-cloud prediction (the
+``pointcloud`` method) has no surface: :func:`compare_points` scores its
+points with Chamfer-L1, F-score and EMD and marks the rest not applicable.
 
 Empty meshes (no faces or no area; a failed reconstruction can be empty) get
 the worst value of every metric instead of an exception: IoU 0, distances
@@ -46,6 +48,11 @@ EMD_POINTS = 2048
 FSCORE_TAU = 0.01
 #: What a distance of 1 means.
 UNITS = "normalized units (longest bounding-box edge of the normalized shape = 1)"
+#: The values of :meth:`MeshComparison.as_dict` that a point-cloud prediction has none of: they
+#: need its surface (inside tests, normals, edges found by normals); :func:`compare_points` gives NaN.
+NEEDS_SURFACE = ("iou", "normal_consistency", "edge_chamfer")
+#: The values of :meth:`MeshComparison.as_dict` that are lengths (the rest are unitless or counts).
+DISTANCE_KEYS = ("chamfer_l1", "accuracy", "completeness", "edge_chamfer", "emd")
 
 
 class Chamfer(NamedTuple):
@@ -112,6 +119,21 @@ def iou(
 def _nearest(points: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distance from each point to its nearest target (KD-tree) and that target's index."""
     return cKDTree(targets).query(points, workers=-1)
+
+
+def _fscore(pred_to_gt: np.ndarray, gt_to_pred: np.ndarray, tau: float) -> FScore:
+    """F-score at ``tau`` from the directed nearest-neighbour distances (0 when precision and recall are)."""
+    precision = float(np.mean(pred_to_gt < tau))
+    recall = float(np.mean(gt_to_pred < tau))
+    total = precision + recall
+    return FScore(2.0 * precision * recall / total if total > 0 else 0.0, precision, recall)
+
+
+def fscore_of_points(pred_points: np.ndarray, gt_points: np.ndarray, tau: float = FSCORE_TAU) -> FScore:
+    """F-score at ``tau`` between two point sets; 0 everywhere if either set is empty."""
+    if len(pred_points) == 0 or len(gt_points) == 0:
+        return FScore(0.0, 0.0, 0.0)
+    return _fscore(_nearest(pred_points, gt_points)[0], _nearest(gt_points, pred_points)[0], tau)
 
 
 def _chamfer(pred_to_gt: np.ndarray, gt_to_pred: np.ndarray) -> Chamfer:
@@ -182,10 +204,7 @@ class SurfaceMatch:
         """F-score at ``tau``: harmonic mean of precision and recall (0 when both are 0)."""
         if self.empty:
             return FScore(0.0, 0.0, 0.0)
-        precision = float(np.mean(self.pred_to_gt < tau))
-        recall = float(np.mean(self.gt_to_pred < tau))
-        total = precision + recall
-        return FScore(2.0 * precision * recall / total if total > 0 else 0.0, precision, recall)
+        return _fscore(self.pred_to_gt, self.gt_to_pred, tau)
 
     def normal_consistency(self) -> float:
         """Mean of ``|n . n_nearest|`` over both directions (orientation-free, in [0, 1])."""
@@ -300,8 +319,14 @@ class MetricSettings:
     edge_surface_samples: int | None = None
     emd_points: int = EMD_POINTS
 
-    def describe(self) -> dict[str, str]:
-        """One line per value of :meth:`MeshComparison.as_dict`: meaning, units and sample counts."""
+    def describe(self, mm_per_unit: float | None = None) -> dict[str, str]:
+        """One line per value of :meth:`MeshComparison.as_dict`: meaning, units and sample counts.
+
+        ``mm_per_unit``: the real scale of the normalized frame; the lengths
+        are then described in millimetres (as ``as_dict(mm_per_unit)`` gives them).
+        """
+        units = UNITS if mm_per_unit is None else f"mm ({mm_per_unit:.4g} mm per normalized unit)"
+        tau = f"{self.fscore_tau} normalized units" + ("" if mm_per_unit is None else f" = {self.fscore_tau * mm_per_unit:.3g} mm")
         surface = f"{self.surface_points:,} surface points per mesh"
         dense = "area-scaled" if self.edge_surface_samples is None else f"{self.edge_surface_samples:,}"
         edges = (
@@ -311,15 +336,15 @@ class MetricSettings:
         return {
             "iou": f"volumetric IoU, unitless [0, 1]; {self.iou_points:,} uniform points in "
             f"[-{PADDED_HALF}, {PADDED_HALF}]^3, inside by generalized winding number (libigl's fast approximation)",
-            "chamfer_l1": f"Chamfer-L1 = 0.5 (accuracy + completeness), {UNITS}; {surface}",
-            "accuracy": f"mean distance prediction -> ground truth, {UNITS}; {surface}",
-            "completeness": f"mean distance ground truth -> prediction, {UNITS}; {surface}",
-            "fscore": f"F-score at tau = {self.fscore_tau} {UNITS}, unitless [0, 1]; {surface}",
-            "precision": f"share of prediction within tau = {self.fscore_tau} of ground truth; {surface}",
-            "recall": f"share of ground truth within tau = {self.fscore_tau} of prediction; {surface}",
+            "chamfer_l1": f"Chamfer-L1 = 0.5 (accuracy + completeness), {units}; {surface}",
+            "accuracy": f"mean distance prediction -> ground truth, {units}; {surface}",
+            "completeness": f"mean distance ground truth -> prediction, {units}; {surface}",
+            "fscore": f"F-score at tau = {tau}, unitless [0, 1]; {surface}",
+            "precision": f"share of prediction within tau = {tau} of ground truth; {surface}",
+            "recall": f"share of ground truth within tau = {tau} of prediction; {surface}",
             "normal_consistency": f"mean |n . n_nearest| both ways, unitless [0, 1]; {surface}",
-            "edge_chamfer": f"edge Chamfer-L1 (NaN if a side has no edge points), {UNITS}; {edges}",
-            "emd": f"earth mover's distance, exact assignment, mean matched distance, {UNITS}; "
+            "edge_chamfer": f"edge Chamfer-L1 (NaN if a side has no edge points), {units}; {edges}",
+            "emd": f"earth mover's distance, exact assignment, mean matched distance, {units}; "
             f"{self.emd_points:,} surface points per mesh",
             "pred_edge_points": "edge points found on the prediction (after subsampling)",
             "gt_edge_points": "edge points found on the ground truth (after subsampling)",
@@ -353,10 +378,17 @@ class MeshComparison:
         """False when ECD is NaN because a mesh has no edge points."""
         return not np.isnan(self.edge_chamfer)
 
-    def as_dict(self) -> dict[str, float | int | bool]:
-        """The values as plain Python numbers, keyed like :meth:`MetricSettings.describe`."""
+    def as_dict(self, mm_per_unit: float | None = None) -> dict[str, float | int | bool]:
+        """The values as plain Python numbers, keyed like :meth:`MetricSettings.describe`.
+
+        ``mm_per_unit``: the real scale of the normalized frame; the lengths
+        (:data:`DISTANCE_KEYS`) then come in millimetres, the rest unchanged.
+        """
         values = asdict(self)
         del values["settings"]
+        if mm_per_unit is not None:
+            for key in DISTANCE_KEYS:
+                values[key] *= mm_per_unit
         return values
 
 
@@ -392,6 +424,47 @@ def compare_meshes(
         **edges._asdict(),
         emd=emd(pred, gt, generator, settings.emd_points),
         pred_empty=is_empty(pred),
+        gt_empty=is_empty(gt),
+        settings=settings,
+    )
+
+
+def compare_points(
+    pred_points: np.ndarray,
+    gt: trimesh.Trimesh,
+    rng: np.random.Generator | int = 0,
+    settings: MetricSettings = MetricSettings(),
+) -> MeshComparison:
+    """Compare a predicted point cloud (N, 3) with the ground-truth mesh, in the same normalized frame.
+
+    Chamfer-L1 and F-score match the predicted points themselves with
+    ``settings.surface_points`` samples of the ground truth; EMD is exact on
+    ``min(settings.emd_points, N)`` points of each (a random subset of the
+    prediction when it has more).  IoU, normal consistency and ECD need a
+    predicted surface and are NaN (:data:`NEEDS_SURFACE`): not applicable,
+    never scored as 0.  An empty prediction gets the worst values, as in
+    :func:`compare_meshes`.
+    """
+    generator = _generator(rng)
+    pred_points = np.asarray(pred_points, dtype=np.float64).reshape(-1, 3)
+    gt_points = _surface_samples(gt, settings.surface_points, generator)[0]
+    chamfer = chamfer_of_points(pred_points, gt_points)
+    count = min(settings.emd_points, len(pred_points))
+    if count == 0 or is_empty(gt):
+        earth_movers = np.inf
+    else:
+        chosen = pred_points[generator.choice(len(pred_points), count, replace=False)]
+        earth_movers = emd_of_points(chosen, sample_surface(gt, count, generator)[0])
+    return MeshComparison(
+        iou=np.nan,
+        **chamfer._asdict(),
+        **fscore_of_points(pred_points, gt_points, settings.fscore_tau)._asdict(),
+        normal_consistency=np.nan,
+        edge_chamfer=np.nan,
+        emd=earth_movers,
+        pred_edge_points=0,
+        gt_edge_points=0,
+        pred_empty=len(pred_points) == 0,
         gt_empty=is_empty(gt),
         settings=settings,
     )

@@ -6,14 +6,29 @@ it is the shape's mesh in that view's frame, and the view's image with its
 can reconstruct exactly that view.  Whenever both meshes are there, the core
 (:func:`~svr_desktop.geometry.alignment.compare_to_ground_truth`) aligns
 them, with optional ICP refinement, and measures them on a worker thread;
-the panel shows the metrics in a table and draws on the viewer: edge points
-of both meshes in two colours and, on request, a heat map of each
-reconstruction vertex's distance to the ground truth.
+the panel shows the metrics in a table and draws on the viewer: the aligned
+ground truth as a translucent surface, edge points of both meshes in two
+colours and, on request, a heat map of each reconstruction vertex's
+distance to the ground truth.
+
+A comparison takes tens of seconds, so each one is computed once per pair
+of meshes and alignment and kept: the display toggles, the real size and
+switching ICP back only redraw from the kept results.  Lengths are shown in
+millimetres once the main window knows the part's real size
+(:meth:`ComparePanel.set_mm_per_unit`), in normalized units otherwise.
+Two findings of the core are stated beside the table: a ground truth that
+does not look like the reconstructed part (a warning), and what ICP did to
+the fit (it is applied only where it raised the IoU).
+
+A point-cloud reconstruction (the ``pointcloud`` method) has no surface to
+align or to measure IoU on: the panel says in one line that it does not
+compare point clouds and points to ``svr-desktop evaluate``, which does.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import trimesh
@@ -39,38 +54,52 @@ from PySide6.QtWidgets import (
 )
 
 from ..data.dataset_views import DatasetContents, dataset_contents, load_dataset_view
-from ..geometry.alignment import STAGES, GroundTruthComparison, compare_to_ground_truth
+from ..geometry.alignment import GroundTruthComparison, compare_to_ground_truth
 from ..geometry.mesh_io import MESH_EXTENSIONS, MeshLoadError, load_mesh
 from ..geometry.metrics import MetricSettings
-from .status_label import StatusLabel
+from .status_label import ERROR_STYLE, StatusLabel
 from .worker import WorkerThread, start_work
 
 GT_EDGES, RECONSTRUCTION_EDGES = "ground-truth edges", "reconstruction edges"
 GT_COLOUR, RECONSTRUCTION_COLOUR = "#1a9850", "#d73027"  # green, red
-HEAT_MAP_TITLE = "distance to ground truth (normalized units)"
+#: The aligned ground truth drawn over the reconstruction (a viewer surface overlay).
+GT_SURFACE = "ground truth"
+NORMALIZED, MM = "normalized units", "mm"
 
-#: Table rows: metric key (as in MeshComparison.as_dict), label, units.
+#: Table rows: metric key (as in MeshComparison.as_dict), label, and whether it is a length.
 METRIC_ROWS = (
-    ("iou", "IoU", "unitless"),
-    ("chamfer_l1", "Chamfer-L1", "normalized units"),
-    ("accuracy", "   accuracy (rec → GT)", "normalized units"),
-    ("completeness", "   completeness (GT → rec)", "normalized units"),
-    ("edge_chamfer", "Edge Chamfer (ECD)", "normalized units"),
-    ("fscore", "F-score", "unitless"),
-    ("precision", "   precision", "unitless"),
-    ("recall", "   recall", "unitless"),
-    ("normal_consistency", "Normal consistency", "unitless"),
-    ("emd", "EMD", "normalized units"),
+    ("iou", "IoU", False),
+    ("chamfer_l1", "Chamfer-L1", True),
+    ("accuracy", "   accuracy (rec → GT)", True),
+    ("completeness", "   completeness (GT → rec)", True),
+    ("edge_chamfer", "Edge Chamfer (ECD)", True),
+    ("fscore", "F-score", False),
+    ("precision", "   precision", False),
+    ("recall", "   recall", False),
+    ("normal_consistency", "Normal consistency", False),
+    ("emd", "EMD", True),
 )
 
 
-def format_metric(value: float) -> str:
-    """Four decimals; infinite (an empty mesh) and undefined (no edge points) in words."""
+#: What the panel says while the reconstruction is a point cloud.
+POINTS_NOT_COMPARED = (
+    "Comparing point clouds is not available here: `svr-desktop evaluate` scores them (CD-L1, EMD, F-score)."
+)
+
+
+def format_metric(value: float, unit: str = NORMALIZED) -> str:
+    """Four decimals, two for a length in mm (a hundredth of a millimetre); infinite (an empty
+    mesh) and undefined (no edge points) in words."""
     if math.isnan(value):
         return "undefined"
     if math.isinf(value):
         return "∞"
-    return f"{value:.4f}"
+    return f"{value:.2f}" if unit == MM else f"{value:.4f}"
+
+
+def heat_map_title(unit: str) -> str:
+    """The heat map's colour-bar title in the unit its values are in."""
+    return f"distance to ground truth ({unit})"
 
 
 class ComparePanel(QDockWidget):
@@ -84,9 +113,11 @@ class ComparePanel(QDockWidget):
         self._viewer = viewer
         self.settings = MetricSettings()  # sample counts of the metrics (DESIGN.md section 3 by default)
         self._reconstruction: trimesh.Trimesh | None = None
+        self._points_reconstructed = False  # the latest reconstruction is a point cloud: nothing to compare
         self._ground_truth: trimesh.Trimesh | None = None
         self._contents: DatasetContents | None = None
-        self._result: GroundTruthComparison | None = None
+        self._results: dict[bool, GroundTruthComparison] = {}  # per "ICP requested": computed for the current pair
+        self._mm_per_unit: float | None = None  # mm per reconstruction unit, None without a known size
         self._heat_map_shown = False
         self._works: list[WorkerThread] = []  # kept until their threads end
         self._generation = 0  # only the latest comparison's result is shown
@@ -132,31 +163,46 @@ class ComparePanel(QDockWidget):
         compare_box = QGroupBox("Comparison")
         compare_layout = QVBoxLayout(compare_box)
         self.refine_check = QCheckBox("Refine alignment (ICP)")
-        self.refine_check.setToolTip("After normalizing both meshes, fit the ground truth onto the reconstruction")
+        self.refine_check.setToolTip(
+            "After normalizing both meshes, try fitting the ground truth onto the reconstruction; "
+            "the fit is kept only if it raises the IoU"
+        )
         self.refine_check.toggled.connect(self._compare)
+        self.surface_check = QCheckBox("Ground truth as a translucent surface")
+        self.surface_check.setChecked(True)
+        self.surface_check.toggled.connect(self._show_overlays)
         self.edges_check = QCheckBox("Edge points (green: ground truth, red: reconstruction)")
         self.edges_check.setChecked(True)
         self.edges_check.toggled.connect(self._show_overlays)
         self.heat_map_check = QCheckBox("Distance heat map on the reconstruction")
         self.heat_map_check.toggled.connect(self._show_overlays)
-        for widget in (self.refine_check, self.edges_check, self.heat_map_check):
+        for widget in (self.refine_check, self.surface_check, self.edges_check, self.heat_map_check):
             compare_layout.addWidget(widget)
         self.progress = QProgressBar()
-        self.progress.setRange(0, len(STAGES))
         self.progress.setVisible(False)
         compare_layout.addWidget(self.progress)
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet(ERROR_STYLE + " font-weight: bold;")
+        self.warning_label.setVisible(False)
+        compare_layout.addWidget(self.warning_label)
+        self.icp_label = QLabel()
+        self.icp_label.setWordWrap(True)
+        self.icp_label.setVisible(False)
+        compare_layout.addWidget(self.icp_label)
         self.metrics_table = QTableWidget(len(METRIC_ROWS), 3)
         self.metrics_table.setHorizontalHeaderLabels(["Metric", "Value", "Units"])
         self.metrics_table.verticalHeader().setVisible(False)
         self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.metrics_table.horizontalHeader().setStretchLastSection(True)
-        for row, (key, label, units) in enumerate(METRIC_ROWS):
+        for row, (key, label, _) in enumerate(METRIC_ROWS):
             name = QTableWidgetItem(label)
             name.setData(Qt.ItemDataRole.UserRole, key)
             self.metrics_table.setItem(row, 0, name)
             self.metrics_table.setItem(row, 1, QTableWidgetItem("–"))
-            self.metrics_table.setItem(row, 2, QTableWidgetItem(units))
+            self.metrics_table.setItem(row, 2, QTableWidgetItem(""))
+        self._fill_units()
         compare_layout.addWidget(self.metrics_table)
         layout.addWidget(compare_box, stretch=1)
 
@@ -168,12 +214,36 @@ class ComparePanel(QDockWidget):
     # ------------------------------------------------------------ public API
 
     def set_reconstruction(self, mesh: trimesh.Trimesh | None) -> None:
-        """The main window's latest reconstruction (None: cleared); compares at once if a ground truth is loaded."""
+        """The main window's latest reconstruction (None: cleared); compares at once if a ground truth is loaded.
+
+        The same mesh again keeps the comparisons already computed for it."""
+        self._points_reconstructed = False
+        if mesh is self._reconstruction:
+            return
         self._reconstruction = mesh
         self._heat_map_shown = False  # a new mesh is shown without scalars
-        self._clear_result()
+        self._forget_results()
         if mesh is not None:
             self._compare()
+
+    def set_point_cloud_reconstruction(self) -> None:
+        """The latest reconstruction is a point cloud: drop the previous one's comparison and say why none is made."""
+        self.set_reconstruction(None)
+        self._points_reconstructed = True
+        self.status_label.show_status(POINTS_NOT_COMPARED)
+
+    def set_mm_per_unit(self, mm_per_unit: float | None) -> None:
+        """Millimetres per unit of the reconstruction's coordinates (the main window's known size), or
+        ``None`` for normalized units; the shown metrics and heat map change unit, nothing is recomputed."""
+        self._mm_per_unit = mm_per_unit
+        self._fill_units()
+        if self.result is not None:
+            self._show_result()
+
+    @property
+    def unit(self) -> str:
+        """The unit lengths are shown in: ``mm`` with a known size, else ``normalized units``."""
+        return MM if self._mm_per_unit else NORMALIZED
 
     @property
     def ground_truth(self) -> trimesh.Trimesh | None:
@@ -181,8 +251,16 @@ class ComparePanel(QDockWidget):
 
     @property
     def result(self) -> GroundTruthComparison | None:
-        """The latest finished comparison (None while none is valid)."""
-        return self._result
+        """The comparison shown: the current pair's, for the ICP choice made (None while there is none)."""
+        return self._results.get(self.refine_check.isChecked())
+
+    def shown_values(self) -> dict[str, float]:
+        """The metrics as the table shows them: lengths in :attr:`unit` (empty without a result)."""
+        result = self.result
+        if result is None:
+            return {}
+        scale = result.mm_per_shared_unit(self._mm_per_unit) if self._mm_per_unit else None
+        return result.metrics.as_dict(scale)
 
     def load_ground_truth_file(self, path: str | Path) -> None:
         """Use a mesh file as the ground truth; a broken file leaves the current one in place."""
@@ -230,15 +308,26 @@ class ComparePanel(QDockWidget):
     def _set_ground_truth(self, mesh: trimesh.Trimesh, name: str) -> None:
         self._ground_truth = mesh
         self.gt_label.setText(f"Ground truth: {name} ({len(mesh.faces):,} triangles)")
-        self._clear_result()
-        if self._reconstruction is None:
+        self._forget_results()
+        if self._points_reconstructed:
+            self.status_label.show_status(POINTS_NOT_COMPARED)
+        elif self._reconstruction is None:
             self.status_label.show_status("Ground truth loaded; metrics appear once there is a reconstruction.")
         else:
             self._compare()
 
     def _compare(self) -> None:
-        """Start a comparison of the current pair on a worker thread (a running one is superseded)."""
+        """Show the current pair's comparison, computing it on a worker thread only if it is not kept yet.
+
+        A running comparison is superseded.  With ICP asked for, a kept plain
+        comparison is reused, so only the refined alignment is measured.
+        """
         if self._reconstruction is None or self._ground_truth is None:
+            return
+        self._clear_overlays()
+        refine = self.refine_check.isChecked()
+        if refine in self._results:
+            self._show_result()
             return
         for work in self._works:
             work.cancel()
@@ -246,15 +335,15 @@ class ComparePanel(QDockWidget):
         self._generation += 1
         generation = self._generation
         reconstruction, ground_truth = self._reconstruction.copy(), self._ground_truth.copy()
-        refine, settings = self.refine_check.isChecked(), self.settings
-        self._clear_result()
+        settings, unrefined = self.settings, self._results.get(False)
+        self._clear_table()
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.status_label.show_status("Comparing…")
         self._works.append(
             start_work(
-                lambda: compare_to_ground_truth(reconstruction, ground_truth, refine, settings),
-                on_finished=lambda result: self._on_compared(generation, result),
+                lambda: compare_to_ground_truth(reconstruction, ground_truth, refine, settings, unrefined=unrefined),
+                on_finished=lambda result: self._on_compared(generation, refine, result),
                 on_failed=lambda message: self._on_failed(generation, message),
                 on_progress=lambda event: self._on_progress(generation, event),
             )
@@ -262,6 +351,7 @@ class ComparePanel(QDockWidget):
 
     def _on_progress(self, generation: int, event) -> None:
         if generation == self._generation:
+            self.progress.setRange(0, event.total)
             self.progress.setValue(event.done)
             self.progress.setFormat(f"{event.stage}…")
 
@@ -270,18 +360,37 @@ class ComparePanel(QDockWidget):
             self.progress.setVisible(False)
             self.status_label.show_error(f"Comparison failed: {message}")
 
-    def _on_compared(self, generation: int, result: GroundTruthComparison) -> None:
+    def _on_compared(self, generation: int, refine: bool, result: GroundTruthComparison) -> None:
         if generation != self._generation:
             return
-        self._result = result
         self.progress.setVisible(False)
-        descriptions = self.settings.describe()
-        values = result.metrics.as_dict()
-        for row, (key, _, _) in enumerate(METRIC_ROWS):
+        self._results[refine] = result
+        if refine and not result.icp.applied:  # the plain comparison won: keep it for "ICP off" too
+            self._results.setdefault(False, replace(result, icp=None))
+        if refine == self.refine_check.isChecked():
+            self._show_result()
+
+    def _show_result(self) -> None:
+        """Fill the table, the findings and the overlays from the kept result (no computation)."""
+        result = self.result
+        if result is None:
+            return
+        scale = result.mm_per_shared_unit(self._mm_per_unit) if self._mm_per_unit else None
+        descriptions = self.settings.describe(scale)
+        values = self.shown_values()
+        for row, (key, _, is_length) in enumerate(METRIC_ROWS):
             item = self.metrics_table.item(row, 1)
-            item.setText(format_metric(values[key]))
+            item.setText(format_metric(values[key], self.unit if is_length else NORMALIZED))
             item.setToolTip(descriptions[key])
-        status = "Compared in the shared normalized frame (longest bounding-box edge = 1)."
+        warning = result.reference.warning()
+        self.warning_label.setText(warning)
+        self.warning_label.setVisible(bool(warning))
+        self.icp_label.setText("" if result.icp is None else result.icp.describe())
+        self.icp_label.setVisible(result.icp is not None)
+        if scale is None:
+            status = "Compared in the shared normalized frame (longest bounding-box edge = 1)."
+        else:
+            status = f"Compared in the shared frame; lengths in mm ({scale:.4g} mm per normalized unit, from the known size)."
         if result.alignment.icp_rms is not None:
             status += f" ICP residual (RMS): {result.alignment.icp_rms:.4f}."
         if not result.metrics.edge_chamfer_defined:
@@ -290,10 +399,14 @@ class ComparePanel(QDockWidget):
         self._show_overlays()
 
     def _show_overlays(self) -> None:
-        """Draw (or remove) edge points and the heat map as the check boxes say."""
-        result = self._result
+        """Draw (or remove) the surface, edge points and heat map as the check boxes say."""
+        result = self.result
         if result is None:
             return
+        if self.surface_check.isChecked():
+            self._viewer.set_surface(GT_SURFACE, result.reference_surface, GT_COLOUR)
+        else:
+            self._viewer.clear_surface(GT_SURFACE)
         for name, points, colour in (
             (GT_EDGES, result.gt_edges, GT_COLOUR),
             (RECONSTRUCTION_EDGES, result.reconstruction_edges, RECONSTRUCTION_COLOUR),
@@ -307,23 +420,39 @@ class ComparePanel(QDockWidget):
             if shown is None or len(shown.vertices) != len(result.vertex_distance):
                 self.status_label.show_error("The heat map needs the compared reconstruction in the viewer.")
                 return
-            self._viewer.set_mesh_scalars(result.vertex_distance, HEAT_MAP_TITLE)
+            scale = result.mm_per_shared_unit(self._mm_per_unit) if self._mm_per_unit else 1.0
+            self._viewer.set_mesh_scalars(result.vertex_distance * scale, heat_map_title(self.unit))
             self._heat_map_shown = True
         elif self._heat_map_shown and shown is not None:
             self._viewer.set_mesh_scalars(None)
             self._heat_map_shown = False
 
-    def _clear_result(self) -> None:
-        """Forget the shown comparison: empty table, no overlays."""
-        if self._result is not None:
-            self._viewer.clear_points(GT_EDGES)
-            self._viewer.clear_points(RECONSTRUCTION_EDGES)
-            if self._heat_map_shown and self._viewer.mesh is not None:
-                self._viewer.set_mesh_scalars(None)
-            self._heat_map_shown = False
-        self._result = None
+    def _clear_overlays(self) -> None:
+        """Remove what the panel drew on the viewer."""
+        self._viewer.clear_surface(GT_SURFACE)
+        self._viewer.clear_points(GT_EDGES)
+        self._viewer.clear_points(RECONSTRUCTION_EDGES)
+        if self._heat_map_shown and self._viewer.mesh is not None:
+            self._viewer.set_mesh_scalars(None)
+        self._heat_map_shown = False
+
+    def _clear_table(self) -> None:
         for row in range(len(METRIC_ROWS)):
             self.metrics_table.item(row, 1).setText("–")
+        self.warning_label.setVisible(False)
+        self.icp_label.setVisible(False)
+
+    def _forget_results(self) -> None:
+        """The pair changed: drop the kept comparisons, the table and the overlays."""
+        self._clear_overlays()
+        self._results.clear()
+        self._generation += 1  # a comparison still running is for the old pair
+        self.progress.setVisible(False)
+        self._clear_table()
+
+    def _fill_units(self) -> None:
+        for row, (_, _, is_length) in enumerate(METRIC_ROWS):
+            self.metrics_table.item(row, 2).setText(self.unit if is_length else "unitless")
 
     def _finish_work(self) -> None:
         """On quit: stop comparisons at their next stage and wait for their threads."""

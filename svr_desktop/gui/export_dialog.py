@@ -10,6 +10,10 @@ simplification is measured by the window on a worker thread
 (:func:`~svr_desktop.inference.simplify.simplify_for_export`) and arrives
 through :meth:`ExportDialog.set_simplified`; the dialog holds no geometry
 code.
+
+A point cloud (from a ``pointcloud`` checkpoint) is written as PLY points:
+the dialog then asks only for the real size and says in one line why the
+face choices are gone.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from .parameters_panel import SIZE_DIMENSIONS
 from .settings import read_int, read_str
 
 DEFAULT_FACE_BUDGET = 50_000
+#: Why a point cloud's export has no face choices (and only PLY: the window refuses mesh formats).
+POINTS_NOTE = "A point cloud has no faces: it is written as PLY points, so simplification does not apply."
 #: Largest real size offered (a kilometre, as the command line's --size-mm).
 MAX_SIZE_MM = 1e6
 
@@ -56,7 +62,8 @@ class ExportDialog(QDialog):
 
     ``faces`` and ``extents`` (x, y, z in normalized units) describe the
     full mesh; ``units`` is the known size, if any; ``simplified`` the
-    error-bounded result when it is known already.
+    error-bounded result when it is known already.  ``points`` (a point
+    cloud's count, ``faces`` then 0) hides the face choices.
     """
 
     def __init__(
@@ -67,22 +74,29 @@ class ExportDialog(QDialog):
         units: ExportUnits,
         simplified: SimplifyReport | None = None,
         parent: QWidget | None = None,
+        *,
+        points: int | None = None,
     ):
         super().__init__(parent)
         self.setWindowTitle(f"Export as {fmt.upper()}")
         self._fmt, self._faces, self._extents = fmt, faces, extents
+        self._points = points
         self._simplified: SimplifyReport | None = None
         self._simplify_problem = ""
         settings = QSettings()
         self._build_units(units, read_str(settings, "export/units", "mm"))
         self._build_faces(settings)
         self.summary_label = QLabel(self)
+        self.points_label = QLabel(POINTS_NOTE, self)
+        self.points_label.setVisible(points is not None)
+        self.faces_box.setVisible(points is None)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.units_box)
         layout.addWidget(self.faces_box)
+        layout.addWidget(self.points_label)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.buttons)
         self.set_simplified(simplified)
@@ -195,7 +209,7 @@ class ExportDialog(QDialog):
         """Why OK cannot be pressed yet ("" when it can)."""
         if self.mm_radio.isChecked() and self.mm_spin.value() <= 0:
             return "Enter the part's real size, or choose normalized units"
-        if self.auto_radio.isChecked() and self._simplified is None and self._simplify_problem:
+        if self._points is None and self.auto_radio.isChecked() and self._simplified is None and self._simplify_problem:
             return "The simplified mesh is not available: choose full resolution or a face count"
         return ""
 
@@ -216,6 +230,9 @@ class ExportDialog(QDialog):
         return "Bounding box: " + " × ".join(f"{edge:.3f}" for edge in self._extents) + " normalized units (x × y × z)"
 
     def _summary_text(self) -> str:
+        if self._points is not None:
+            size = format_bytes(estimated_bytes(self._fmt, 0, self._points))
+            return f"Will write {self._points:,} points, about {size} ({self._fmt.upper()})."
         planned = self.planned_faces()
         if planned is None:
             return f"Will write a simplified {self._fmt.upper()} file (face count and size once measured)."
@@ -227,13 +244,15 @@ class ExportDialog(QDialog):
         """The chosen options (the unit kind and the face choice are remembered for next time)."""
         settings = QSettings()
         settings.setValue("export/units", "mm" if self.mm_radio.isChecked() else "normalized")
-        choice = "full" if self.full_radio.isChecked() else "budget" if self.budget_radio.isChecked() else "auto"
-        settings.setValue("export/faces", choice)
-        settings.setValue("export/face_budget", self.budget_spin.value())
         if self.mm_radio.isChecked():
             units = ExportUnits.from_dimension(self.dimension_combo.currentData(), self.mm_spin.value())
         else:
             units = ExportUnits.normalized()
+        if self._points is not None:  # nothing to simplify: the face choices stay as they were
+            return ExportOptions(units, FaceTarget("full"))
+        choice = "full" if self.full_radio.isChecked() else "budget" if self.budget_radio.isChecked() else "auto"
+        settings.setValue("export/faces", choice)
+        settings.setValue("export/face_budget", self.budget_spin.value())
         faces = FaceTarget("budget", self.budget_spin.value()) if choice == "budget" else FaceTarget(choice)
         return ExportOptions(units, faces)
 

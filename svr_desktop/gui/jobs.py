@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from ..inference.export import ExportReport, ExportUnits, export_mesh
+from ..inference.export import ExportReport, ExportUnits, export_mesh, export_point_cloud
 from ..inference.preprocess import (
     DEFAULT_FILL_FRACTION,
     Photo,
@@ -100,8 +100,9 @@ def reconstruct(
     a: float | None,
     b: float | None,
     settings: ReconstructionSettings,
-) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats, PreparedPhoto]]:
-    """:meth:`Reconstructor.reconstruct_photo` of ``photo`` (``a``/``b`` None: from the silhouette).
+) -> ProgressGenerator[tuple[trimesh.Trimesh | trimesh.PointCloud, ReconstructionStats, PreparedPhoto]]:
+    """:meth:`Reconstructor.reconstruct_photo` of ``photo`` (``a``/``b`` None: from the silhouette);
+    a point cloud from a ``points`` model.
 
     ``prepared`` (the preview's preparation with the same ``framing``) is
     reused when it has the model's input size; otherwise the photo is
@@ -118,21 +119,31 @@ def reconstruct(
     mesh, stats, prepared = yield from reconstructor.reconstruct_photo(prepared, a=a, b=b, settings=settings)
     if seconds is not None:
         stats.timings["preprocess"] = seconds
-    if len(mesh.faces):
+    if isinstance(mesh, trimesh.Trimesh) and len(mesh.faces):
         yield Progress("shading normals", 0, 1)
         np.asarray(mesh.vertex_normals)
     return mesh, stats, prepared
 
 
-def reconstruction_plan(settings: ReconstructionSettings) -> Plan:
-    """The stages of :func:`reconstruct` weighted for the overall progress bar."""
-    return [*progress_plan(settings), ("shading normals", _NORMALS_S)]
+def reconstruction_plan(settings: ReconstructionSettings, output_kind: str = "occupancy") -> Plan:
+    """The stages of :func:`reconstruct` weighted for the overall progress bar (a point cloud has no normals)."""
+    if output_kind == "points":
+        return progress_plan(settings, output_kind)
+    return [*progress_plan(settings, output_kind), ("shading normals", _NORMALS_S)]
 
 
 def export(
-    mesh: trimesh.Trimesh, path: str | Path, units: ExportUnits, faces: FaceTarget | None, overwrite: bool
+    mesh: trimesh.Trimesh | trimesh.PointCloud, path: str | Path, units: ExportUnits, faces: FaceTarget | None,
+    overwrite: bool,
 ) -> ProgressGenerator[ExportReport]:
-    """Simplify ``mesh`` as ``faces`` says (``None``: it is simplified already), then write it atomically."""
+    """Simplify ``mesh`` as ``faces`` says (``None``: it is simplified already), then write it atomically.
+
+    A point cloud has no faces to simplify: it is written as PLY (a ``ValueError`` for other formats)."""
+    if isinstance(mesh, trimesh.PointCloud):
+        yield Progress("write", 0, 1)
+        report = export_point_cloud(mesh, path, units=units, overwrite=overwrite)
+        yield Progress("write", 1, 1)
+        return report
     if faces is not None:
         mesh, _ = yield from simplify_for_export(mesh, faces)
     yield Progress("write", 0, 1)

@@ -10,6 +10,11 @@ come back to the GUI thread, where widgets and VTK objects are built.  Failures 
 user as a status-bar message and a dialog naming the cause (and
 :attr:`MainWindow.error_reported`, which scripted runs print); a failed
 step changes nothing that was there before.
+
+A point-cloud checkpoint (the ``pointcloud`` method) reconstructs a
+``trimesh.PointCloud``: the viewer shows its points, File > Export offers
+PLY only (mesh formats need a surface), and the Compare dock says that it
+does not compare point clouds.
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..inference.export import EXPORT_EXTENSIONS, ExportReport, format_bytes
+from ..inference.export import EXPORT_EXTENSIONS, POINT_CLOUD_EXTENSIONS, ExportReport, format_bytes
 from ..inference.preprocess import Photo, PreparedPhoto, auto_ab
 from ..inference.reconstructor import ReconstructionStats, Reconstructor
 from ..inference.simplify import FaceTarget, SimplifyReport, simplify_for_export
+from ..model.catalog import method_checkpoints
 from ..paths import default_model_path
 from . import export_dialog, jobs
 from .camera_dialog import CameraDialog, CameraUnavailable, find_cameras
@@ -55,6 +61,8 @@ PREVIEW_IMAGE_SIZE = 224
 #: First-start window size and width of the docks (pixels).
 DEFAULT_SIZE = (1600, 950)
 DOCK_WIDTH = 420
+#: Why a point cloud cannot be written as a mesh format (one line, for menus and dialogs).
+POINTS_NEED_PLY = "This model reconstructs points, not a surface: export them as PLY (STL, OBJ and GLB need faces)"
 #: How long closing waits for a worker to reach its next progress event (ms).
 CLOSE_WAIT_MS = 15_000
 
@@ -76,7 +84,7 @@ class MainWindow(QMainWindow):
         self.photo: Photo | None = None
         self.reconstructor: Reconstructor | None = None
         self.checkpoint: Path | None = None
-        self.mesh: trimesh.Trimesh | None = None
+        self.mesh: trimesh.Trimesh | trimesh.PointCloud | None = None  # a point cloud from a points model
         self.stats: ReconstructionStats | None = None
         self._mesh_photo_name = ""  # the photo the mesh was reconstructed from
         self._photo_is_framed_view = False
@@ -113,6 +121,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._connect()
         self._update_actions()
+        self.parameters.set_method_checkpoints(method_checkpoints(default_model_path()))
         QTimer.singleShot(0, lambda: self._start_model(checkpoint))
 
     @property
@@ -154,6 +163,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction("Use the &default model", self.use_default_checkpoint)
         file_menu.addSeparator()
         export_menu = file_menu.addMenu("&Export as")
+        export_menu.setToolTipsVisible(True)  # says why mesh formats are off for a point cloud
         self.export_actions: dict[str, QAction] = {}
         for fmt in EXPORT_EXTENSIONS:
             action = export_menu.addAction(f"{fmt.upper()}…", lambda fmt=fmt: self.export_as(fmt))
@@ -218,8 +228,13 @@ class MainWindow(QMainWindow):
             widget.setEnabled(reason is None)
             widget.setToolTip(reason or "Reconstruct the part in 3D (Ctrl+R)")
         self.cancel_action.setEnabled(running or self._export_job.is_running())
-        for action in self.export_actions.values():
-            action.setEnabled(self.mesh is not None and not running and not self._export_job.is_running())
+        points = isinstance(self.mesh, trimesh.PointCloud)
+        can_export = self.mesh is not None and not running and not self._export_job.is_running()
+        for fmt, action in self.export_actions.items():
+            refused = points and fmt not in POINT_CLOUD_EXTENSIONS
+            action.setEnabled(can_export and not refused)
+            action.setToolTip(POINTS_NEED_PLY if refused else f"Write the reconstruction as {fmt.upper()}")
+            action.setStatusTip(action.toolTip())
 
     def _why_not_reconstruct(self) -> str | None:
         if self._reconstruction_job.is_running():
@@ -423,8 +438,11 @@ class MainWindow(QMainWindow):
         self.reconstructor, self.checkpoint, self._loading_checkpoint = reconstructor, path, None
         self._model_device_choice = device
         self.parameters.set_threshold_kind(reconstructor.output_kind, reconstructor.default_threshold)
+        self.parameters.set_method_checkpoints(method_checkpoints(default_model_path()))
+        self.parameters.show_method(reconstructor.model.config.method)
+        output = "point cloud" if reconstructor.output_kind == "points" else f"{reconstructor.output_kind} field"
         self.parameters.show_checkpoint(
-            path, f"{reconstructor.image_size} px input, {reconstructor.output_kind} field, on {reconstructor.device}"
+            path, f"{reconstructor.image_size} px input, {output}, on {reconstructor.device}"
         )
         if remember:
             QSettings().setValue("model/checkpoint", str(path.resolve()))
@@ -436,8 +454,9 @@ class MainWindow(QMainWindow):
 
     def _model_failed(self, path: Path, message: str) -> None:
         self._loading_checkpoint = None
-        if self.reconstructor is not None:  # the model in use stays, and so does its device
+        if self.reconstructor is not None:  # the model in use stays, and so do its device and method
             self.parameters.set_device(self._model_device_choice)
+        self.parameters.show_method(self.reconstructor.model.config.method if self.reconstructor is not None else None)
         kept = f" Still using {self.checkpoint.name}." if self.checkpoint is not None else ""
         named = message if str(path) in message else f"{path}: {message}"
         self.report_error(f"The model was not loaded: {named}.{kept}", "Model not loaded")
@@ -455,7 +474,8 @@ class MainWindow(QMainWindow):
         framing = self._framing(self._photo_is_framed_view, self.image_panel.rect())
         prepared = self._prepared if self._prepared_for == (framing, reconstructor.image_size) else None
         values = self.parameters.parameters()
-        self.progress.start("Reconstructing…", jobs.reconstruction_plan(values.settings), "Stop the reconstruction (Esc)")
+        plan = jobs.reconstruction_plan(values.settings, reconstructor.output_kind)
+        self.progress.start("Reconstructing…", plan, "Stop the reconstruction (Esc)")
         self._reconstruction_job.start(
             lambda: jobs.reconstruct(reconstructor, photo, prepared, framing, values.a, values.b, values.settings),
             on_finished=lambda result: self._reconstructed(photo, framing, *result),
@@ -487,7 +507,8 @@ class MainWindow(QMainWindow):
             self.image_panel.show_prepared(prepared)
             if not self._photo_is_framed_view:
                 self.parameters.show_silhouette_ab(stats.a, stats.b)
-        if len(mesh.faces) == 0:
+        points = isinstance(mesh, trimesh.PointCloud)
+        if not points and len(mesh.faces) == 0:
             self.report_error(
                 "The model found no part in this photo (empty mesh). Try a lower threshold, other a and b, "
                 "or another background removal (a rectangle around the part helps).",
@@ -500,11 +521,14 @@ class MainWindow(QMainWindow):
         self._simplify_job.abandon()
         self.viewer.show_mesh(mesh, self.parameters.mm_per_unit(mesh))
         watertight = "watertight" if stats.watertight else "NOT watertight"
-        self.summary_label.setText(
-            f"{stats.faces:,} faces · {watertight} · {stats.total_seconds:.1f} s · {stats.device}"
-        )
+        shape = f"{stats.points:,} points" if points else f"{stats.faces:,} faces · {watertight}"
+        self.summary_label.setText(f"{shape} · {stats.total_seconds:.1f} s · {stats.device}")
         self.statusBar().showMessage("Reconstruction finished" + (f": {'; '.join(stats.notes)}" if stats.notes else ""))
-        self.compare_panel.set_reconstruction(mesh)
+        self.compare_panel.set_mm_per_unit(self.parameters.mm_per_unit(mesh))
+        if points:
+            self.compare_panel.set_point_cloud_reconstruction()
+        else:
+            self.compare_panel.set_reconstruction(mesh)
         self._update_actions()
         self.reconstruction_finished.emit(mesh)
 
@@ -530,8 +554,10 @@ class MainWindow(QMainWindow):
 
     def _known_size_changed(self) -> None:
         self._known_size_photo = self.photo if self.parameters.known_size_text() else None
-        if self.mesh is not None and self.viewer.mesh is self.mesh:
-            self.viewer.set_mm_per_unit(self.parameters.mm_per_unit(self.mesh))
+        if self.mesh is not None:
+            self.compare_panel.set_mm_per_unit(self.parameters.mm_per_unit(self.mesh))
+            if self.viewer.mesh is self.mesh:
+                self.viewer.set_mm_per_unit(self.parameters.mm_per_unit(self.mesh))
 
     # --- export -------------------------------------------------------------------
 
@@ -541,9 +567,13 @@ class MainWindow(QMainWindow):
         The error-bounded simplification is measured while the dialog is
         open (once per reconstruction), so the dialog can show its face count
         and file size; an export that does not wait for it measures it itself.
+        A point cloud has nothing to simplify and is written as PLY only.
         """
         if self.mesh is None:
             self.statusBar().showMessage("Nothing to export yet: reconstruct a part first", 5000)
+            return
+        if isinstance(self.mesh, trimesh.PointCloud):
+            self._export_points(fmt)
             return
         mesh = self.mesh
         ready = self._simplified[2] if self._simplified is not None and self._simplified[0] is mesh else None
@@ -564,23 +594,51 @@ class MainWindow(QMainWindow):
         if options is None:
             return
         self.parameters.set_known_size(options.units)  # one real size per part: the viewer shows it too
-        settings = QSettings()
-        stem = Path(self._mesh_photo_name).stem or "part"
-        suggested = Path(read_str(settings, "paths/export_folder", str(Path.home()))) / f"{stem}.{fmt}"
-        path = export_dialog.ask_export_path(self, fmt, suggested)
+        path = export_dialog.ask_export_path(self, fmt, self._suggested_export_path(fmt))
         if path is None:
             return
         self._start_export(mesh, path, options)
 
-    def _start_export(self, mesh: trimesh.Trimesh, path: Path, options: export_dialog.ExportOptions) -> None:
-        """Write ``mesh`` on a worker thread, simplified as ``options`` say (reusing a measured simplification)."""
+    def _export_points(self, fmt: str) -> None:
+        """Ask for the real size and the file, then write the point cloud as PLY (other formats: one clear error)."""
+        if fmt not in POINT_CLOUD_EXTENSIONS:
+            self.report_error(f"Not exported as {fmt.upper()}: {POINTS_NEED_PLY}.", "Export not possible")
+            return
+        cloud = self.mesh
+        dialog = export_dialog.ExportDialog(
+            fmt, 0, tuple(float(edge) for edge in cloud.extents), self.parameters.known_size_units(), None, self,
+            points=len(cloud.vertices),
+        )
+        options = export_dialog.ask_export_options(dialog)
+        dialog.deleteLater()
+        if options is None:
+            return
+        self.parameters.set_known_size(options.units)
+        path = export_dialog.ask_export_path(self, fmt, self._suggested_export_path(fmt))
+        if path is not None:
+            self._start_export(cloud, path, options)
+
+    def _suggested_export_path(self, fmt: str) -> Path:
+        """The photo's name with ``fmt``'s extension, in the folder of the last export."""
+        stem = Path(self._mesh_photo_name).stem or "part"
+        return Path(read_str(QSettings(), "paths/export_folder", str(Path.home()))) / f"{stem}.{fmt}"
+
+    def _start_export(
+        self, mesh: trimesh.Trimesh | trimesh.PointCloud, path: Path, options: export_dialog.ExportOptions
+    ) -> None:
+        """Write ``mesh`` on a worker thread, simplified as ``options`` say (reusing a measured simplification);
+        a point cloud is written as it is."""
         faces: FaceTarget | None = options.faces
-        if faces.mode == "auto" and self._simplified is not None and self._simplified[0] is mesh:
-            mesh, faces = self._simplified[1], None
-        elif faces.mode == "auto":
-            self._simplify_job.abandon()  # the export measures it itself
+        if isinstance(mesh, trimesh.PointCloud):
+            faces, stages = None, [("write", 1.0)]  # nothing to simplify
+        else:
+            if faces.mode == "auto" and self._simplified is not None and self._simplified[0] is mesh:
+                mesh, faces = self._simplified[1], None
+            elif faces.mode == "auto":
+                self._simplify_job.abandon()  # the export measures it itself
+            stages = jobs.export_stages(faces, len(mesh.faces))
         self.statusBar().showMessage(f"Exporting {path}…")
-        self.progress.start(f"Exporting {path.name}…", jobs.export_stages(faces, len(mesh.faces)), "Stop the export (Esc)")
+        self.progress.start(f"Exporting {path.name}…", stages, "Stop the export (Esc)")
         self._export_job.start(
             lambda: jobs.export(mesh, path, options.units, faces, overwrite=True),
             on_finished=self._exported,
@@ -604,9 +662,13 @@ class MainWindow(QMainWindow):
     def _exported(self, report: ExportReport) -> None:
         self.progress.finish()
         QSettings().setValue("paths/export_folder", str(report.path.parent))
+        if report.points:
+            written, closed = f"{report.points:,} points", ""
+        else:
+            written = f"{report.faces:,} faces"
+            closed = f", {'watertight' if report.watertight else 'not watertight'}"
         self.statusBar().showMessage(
-            f"Exported {report.faces:,} faces ({format_bytes(report.bytes)}) to {report.path} ({report.unit}, "
-            f"{'watertight' if report.watertight else 'not watertight'})"
+            f"Exported {written} ({format_bytes(report.bytes)}) to {report.path} ({report.unit}{closed})"
         )
         self._update_actions()
         self.export_finished.emit(report)

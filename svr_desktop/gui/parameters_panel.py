@@ -8,6 +8,12 @@ and the spin boxes only show them; switched off, they keep their values for
 the user to tune, linked (``a = b``) or not.  The panel only collects
 values; loading a checkpoint is the window's job.
 
+The *method* picker beside the checkpoint shows the loaded model's method
+and offers the methods that have a checkpoint in the models folder
+(:func:`~svr_desktop.model.catalog.method_checkpoints`); picking one asks
+the window to load that checkpoint, as *Choose…* does.  Methods without a
+checkpoint are listed disabled, saying how to train one.
+
 A *known size* belongs to one part: the window clears it when a new photo
 comes in (:meth:`ParametersPanel.clear_known_size`) and says so, and it is
 not switched on again at the next start; the last value stays in the box as
@@ -40,6 +46,7 @@ from PySide6.QtWidgets import (
 from ..geometry.frames import PADDED_HALF
 from ..inference.export import ExportUnits
 from ..inference.settings import ReconstructionSettings
+from ..model.methods import METHODS
 from .settings import read_bool, read_float, read_int, read_str
 
 #: Effective grid resolutions offered (MISE refines a 32^3 grid by factors of 2).
@@ -53,6 +60,9 @@ DEVICES = (("Automatic", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda"))
 SIZE_DIMENSIONS = (("longest side", "longest"), ("width (x)", "x"), ("height (y)", "y"), ("depth (z)", "z"))
 #: Iso-level ranges: occupancy probability, or signed distance for SDF models.
 THRESHOLD_RANGES = {"occupancy": (0.01, 0.99, 0.05, 2), "sdf": (-0.1, 0.1, 0.005, 3)}
+#: Why the threshold is off for a point-cloud model.
+NO_THRESHOLD_FOR_POINTS = "This model outputs points directly: there is no field, so no threshold applies"
+THRESHOLD_TIP = "Iso-level of the implicit field: lower = fatter part, higher = thinner"
 CHECKPOINT_FILTER = "SVR Desktop checkpoints (*.safetensors);;All files (*)"
 
 
@@ -105,7 +115,7 @@ class ParametersPanel(QGroupBox):
             self.resolution_combo.addItem(f"{resolution}³", resolution)
         self.resolution_combo.setToolTip("Effective grid resolution of the surface extraction (higher = finer, slower)")
         self.threshold_spin = QDoubleSpinBox(self)
-        self.threshold_spin.setToolTip("Iso-level of the implicit field: lower = fatter part, higher = thinner")
+        self.threshold_spin.setToolTip(THRESHOLD_TIP)
         self.device_combo = QComboBox(self)
         for label, name in DEVICES:
             self.device_combo.addItem(label, name)
@@ -139,6 +149,16 @@ class ParametersPanel(QGroupBox):
         self.default_button = QPushButton("Default", self)
         self.default_button.setToolTip("Use the model shipped with SVR Desktop")
         self.default_button.clicked.connect(self.default_checkpoint_requested)
+        self.method_combo = QComboBox(self)
+        for name in METHODS:
+            self.method_combo.addItem(name, name)
+        self.method_combo.setPlaceholderText("no model")
+        self.method_combo.setCurrentIndex(-1)
+        self._shown_checkpoint: Path | None = None  # the loaded model's file (show_checkpoint)
+        self.method_combo.setToolTip("The loaded model's method; pick another to load its checkpoint")
+        self._method_checkpoints: dict[str, Path] = {}
+        self.method_combo.activated.connect(self._method_picked)
+        self.set_method_checkpoints({})
 
         self._build_layout()
         self.set_threshold_kind("occupancy", 0.5)
@@ -164,6 +184,7 @@ class ParametersPanel(QGroupBox):
         size_row.addWidget(self.size_dimension)
         size_row.addWidget(self.size_mm)
         model_buttons = QHBoxLayout()
+        model_buttons.addWidget(self.method_combo)
         model_buttons.addWidget(self.choose_button)
         model_buttons.addWidget(self.default_button)
         model_buttons.addStretch(1)
@@ -175,7 +196,7 @@ class ParametersPanel(QGroupBox):
         form.addRow("Device:", self.device_combo)
         form.addRow(size_row)
         form.addRow("Model:", self.checkpoint_label)
-        form.addRow("", model_buttons)
+        form.addRow("Method:", model_buttons)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
 
@@ -215,13 +236,14 @@ class ParametersPanel(QGroupBox):
     # --- other values ----------------------------------------------------------
 
     def parameters(self) -> ReconstructionParameters:
+        """The values to reconstruct with (threshold ``None`` for a point-cloud model: it has no field)."""
         auto = self.follows_silhouette()
         return ReconstructionParameters(
             a=None if auto else self.a_spin.value(),
             b=None if auto else self.b_spin.value(),
             settings=ReconstructionSettings(
                 resolution=int(self.resolution_combo.currentData()),
-                threshold=self.threshold_spin.value(),
+                threshold=None if self._threshold_kind == "points" else self.threshold_spin.value(),
                 device=self.device(),
             ),
         )
@@ -242,9 +264,16 @@ class ParametersPanel(QGroupBox):
             self.device_combo.setCurrentIndex(index)
             self.device_combo.blockSignals(False)
 
-    def set_threshold_kind(self, kind: str, default: float) -> None:
+    def set_threshold_kind(self, kind: str, default: float | None) -> None:
         """Adapt the threshold's range to the model's field (``occupancy`` or ``sdf``);
-        a new kind resets the value to ``default``."""
+        a new kind resets the value to ``default``.  ``points`` (no field, ``default``
+        None) disables the threshold and says why."""
+        points = kind == "points"
+        self.threshold_spin.setEnabled(not points)
+        self.threshold_spin.setToolTip(NO_THRESHOLD_FOR_POINTS if points else THRESHOLD_TIP)
+        if points:
+            self._threshold_kind = kind
+            return
         low, high, step, decimals = THRESHOLD_RANGES[kind]
         self.threshold_spin.setDecimals(decimals)
         self.threshold_spin.setRange(low, high)
@@ -302,9 +331,39 @@ class ParametersPanel(QGroupBox):
 
     def show_checkpoint(self, path: Path | None, note: str = "") -> None:
         """Show the model in use (``None``: none) and an optional note under it."""
+        self._shown_checkpoint = path
         text = "(none)" if path is None else path.name
         self.checkpoint_label.setText(text + (f"\n{note}" if note else ""))
         self.checkpoint_label.setToolTip("" if path is None else str(path))
+
+    def set_method_checkpoints(self, checkpoints: dict[str, Path]) -> None:
+        """The checkpoint of each method that has one; the others are listed disabled, saying how to get one."""
+        self._method_checkpoints = dict(checkpoints)
+        model = self.method_combo.model()
+        for row in range(self.method_combo.count()):
+            name = self.method_combo.itemData(row)
+            item = model.item(row)
+            path = self._method_checkpoints.get(name)
+            item.setEnabled(path is not None)
+            item.setToolTip(
+                f"{METHODS[name].summary} ({path.name})" if path is not None
+                else f"No {name} checkpoint in the models folder: train one with "
+                f"`svr-desktop train --method {name}` and save it as models/{name}.safetensors"
+            )
+
+    def show_method(self, name: str | None) -> None:
+        """Show ``name`` as the loaded model's method (``None``: no model), without asking for a load."""
+        self.method_combo.setCurrentIndex(self.method_combo.findData(name) if name is not None else -1)
+
+    def method(self) -> str:
+        """The method shown in the picker."""
+        return self.method_combo.currentData()
+
+    def _method_picked(self, index: int) -> None:
+        """The user picked a method: ask for its checkpoint, unless that is the loaded model already."""
+        path = self._method_checkpoints.get(self.method_combo.itemData(index))
+        if path is not None and path != self._shown_checkpoint:
+            self.checkpoint_requested.emit(str(path))
 
     def ask_checkpoint(self) -> None:
         """Let the user pick a checkpoint file; emits :attr:`checkpoint_requested`."""

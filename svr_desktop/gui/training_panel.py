@@ -4,10 +4,14 @@ Training and data-set builds run as ``svr-desktop`` commands in a child
 process (:mod:`.process_runner`), exactly as on the command line, so a run
 started here can be resumed from a terminal and the other way round.  The
 panel follows ``RUN_DIR/metrics.jsonl`` with a timer and plots loss, F1, s
-and validation IoU as the lines arrive; builds report progress as JSON lines
-(``dataset build --json-progress``).  Closing the application while a command
-runs asks first (:meth:`TrainingPanel.confirm_close`) and never leaves a
-process behind (:meth:`TrainingPanel.shutdown`).
+and validation IoU as the lines arrive.  Both commands report their progress
+as JSON lines (``--json-progress``): a build's drive its progress bar, a
+run's the line under the run's bar (the latest step only), so the log keeps
+what a person should read: the command, its messages and its errors.
+Closing the application while a command runs asks first
+(:meth:`TrainingPanel.confirm_close`) and never leaves a process behind
+(:meth:`TrainingPanel.shutdown`).  "Load best model" warns before loading a
+run whose best validation IoU is below the shipped model's.
 """
 
 from __future__ import annotations
@@ -37,9 +41,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..data.dataset_views import dataset_contents
+from ..paths import default_model_path
+from ..training.checkpoint import CheckpointError, recorded_best_val_iou
 from ..training.config import TrainConfig, load_config, preset_names
 from ..training.metrics_log import MetricsFollower
-from ..training.trainer import BEST, LAST
+from ..training.trainer import BEST, LAST, steps_per_epoch
 from .live_plots import LivePlots
 from .process_runner import CommandEnd, CommandRunner
 from .run_history import RunHistory
@@ -127,8 +133,11 @@ class TrainingPanel(QDockWidget):
         run_form.addRow(buttons)
         self.run_progress = QProgressBar()
         self.run_progress.setFormat("%p%")
+        self.step_label = QLabel("")
+        self.step_label.setToolTip("The running command's latest progress report")
         self.eta_label = QLabel("")
         run_form.addRow(self.run_progress)
+        run_form.addRow(self.step_label)
         run_form.addRow(self.eta_label)
         layout.addWidget(run_box)
 
@@ -255,7 +264,7 @@ class TrainingPanel(QDockWidget):
             raise ValueError("Choose an output folder for the run.")
         contents = dataset_contents(data_text)
         run_dir = Path(run_text)
-        arguments = ["train", "--data", data_text, "--out", run_text]
+        arguments = ["train", "--data", data_text, "--out", run_text, "--json-progress"]
         if resume:
             if not (run_dir / LAST).exists():
                 raise ValueError(f"{run_dir}: nothing to resume (no {LAST}); press Start for a new run.")
@@ -271,13 +280,11 @@ class TrainingPanel(QDockWidget):
             for override in overrides:
                 arguments += ["--set", override]
         train_views = len(contents.splits["train"]) * contents.views
-        steps_per_epoch = train_views // config.data.batch_size
-        if steps_per_epoch == 0:
-            raise ValueError(f"the training split has {train_views} views, fewer than one batch of {config.data.batch_size}")
-        return arguments, config, steps_per_epoch
+        return arguments, config, steps_per_epoch(train_views, config.data.batch_size)
 
     def _launch(self, job: str, arguments: list[str], status: str) -> None:
         self._job = job
+        self.step_label.setText("")
         self.log.appendPlainText("$ svr-desktop " + shlex.join(arguments))
         self.status_label.show_status(status)
         self._runner.start(arguments)
@@ -285,22 +292,58 @@ class TrainingPanel(QDockWidget):
 
     def _load_best(self) -> None:
         best = Path(self.run_dir_edit.text().strip()) / BEST
-        if best.exists():
-            self.checkpoint_chosen.emit(str(best))
-        else:
+        if not best.exists():
             self.status_label.show_error(f"{best}: no best checkpoint yet (it is written after the first epoch)")
+            return
+        warning = self._weaker_than_shipped(best)
+        if warning:
+            answer = QMessageBox.question(
+                self, "Load a weaker model?", warning + "\n\nLoad it anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                self.status_label.show_status("The run's model was not loaded; the main window keeps its model.")
+                return
+        self.checkpoint_chosen.emit(str(best))
+
+    @staticmethod
+    def _weaker_than_shipped(best: Path) -> str:
+        """Why the run's best model is worse than the shipped one, or ``""`` when it is not (or either is unknown).
+
+        Both figures are the best validation IoU their runs recorded, each on
+        its own data set's validation views: different data sets score
+        differently, so this is a warning for the user to weigh, not a refusal.
+        """
+        shipped = default_model_path()
+        try:
+            run_iou = recorded_best_val_iou(best)
+            shipped_iou = recorded_best_val_iou(shipped) if shipped.exists() else None
+        except CheckpointError:
+            return ""  # loading reports an unreadable run checkpoint itself; a broken shipped one says nothing here
+        if run_iou is None or shipped_iou is None or run_iou >= shipped_iou:
+            return ""
+        return (
+            f"This run's best validation IoU is {run_iou:.3f}, below the shipped model's {shipped_iou:.3f} "
+            f"({shipped.name}); each was measured on its own data set's validation views."
+        )
 
     # ------------------------------------------------------------ process events
 
     def _on_output(self, line: str) -> None:
-        if self._job == "build" and line.startswith("{"):
+        """Progress lines drive the build's bar or the run's step line; every other line goes to the log."""
+        if line.startswith("{"):
             try:
                 event = json.loads(line)
-                self.build_progress.setRange(0, int(event["total"]))
-                self.build_progress.setValue(int(event["done"]))
-                return
+                stage, done, total = str(event["stage"]), int(event["done"]), int(event["total"])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 pass  # not a progress line after all: show it
+            else:
+                if self._job == "build":
+                    self.build_progress.setRange(0, total)
+                    self.build_progress.setValue(done)
+                else:
+                    self.step_label.setText(f"{stage}: step {done:,} of {total:,}")
+                return
         self.log.appendPlainText(line)
 
     def _on_ended(self, end: CommandEnd) -> None:

@@ -7,14 +7,20 @@ labelled with its dimensions (millimetres once a real scale is known), sets
 view presets, resets the camera and saves a screenshot.  A corner of the
 view always states the part's three dimensions, so the size is there
 whatever the toggles and the camera.  Other panels add a
-per-vertex heat map (:meth:`MeshViewer.set_mesh_scalars`) and named point
-overlays (:meth:`MeshViewer.set_points`).  Everything here runs in the GUI
+per-vertex heat map (:meth:`MeshViewer.set_mesh_scalars`), named point
+overlays (:meth:`MeshViewer.set_points`) and named translucent surfaces
+(:meth:`MeshViewer.set_surface`, e.g. a reference mesh over the
+reconstruction).  Everything here runs in the GUI
 thread; callers hand in trimesh / numpy data.
 
 A large mesh takes a software-OpenGL render hundreds of milliseconds, during
 which the window does not react, so every change here renders the scene
 once: pyvista calls are made with ``render=False`` and the view is repainted
 through Qt (:meth:`MeshViewer._repaint`).
+
+A point-cloud reconstruction (the ``pointcloud`` method) is shown the same
+way as a mesh, as points: it has the same bounding box, size line and
+dimension labels; edges, wireframe and normals need faces and are off.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from .settings import read_str
 MESH_COLOUR = "#7fa7d0"
 #: Viewer background gradient (bottom, top).
 BACKGROUND = ("#f4f6f8", "#c9d3de")
+#: Size (pixels) of the points of a point-cloud reconstruction.
+CLOUD_POINT_SIZE = 5
 #: At most this many face normals are drawn as arrows (spread over the mesh).
 MAX_NORMAL_ARROWS = 2000
 
@@ -55,6 +63,9 @@ _BOX_LABELS = "bounding box labels"
 _BOX_LABEL_ACTOR = _BOX_LABELS + "-labels"
 _SIZE_TEXT = "size"
 _POINTS = "points: "
+_SURFACE = "surface: "
+#: Opacity of an overlay surface: the reconstruction stays visible through it.
+SURFACE_OPACITY = 0.35
 
 
 class MeshViewer(QWidget):
@@ -67,11 +78,12 @@ class MeshViewer(QWidget):
         self.plotter = QtInteractor(self, auto_update=False)
         self.plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
         self.plotter.enable_anti_aliasing("fxaa")
-        self._mesh: trimesh.Trimesh | None = None
+        self._mesh: trimesh.Trimesh | trimesh.PointCloud | None = None
         self._mm_per_unit: float | None = None
         self._scalars: np.ndarray | None = None
         self._scalars_title = ""
         self._points: dict[str, tuple[np.ndarray, str]] = {}
+        self._surfaces: dict[str, trimesh.Trimesh] = {}
 
         self.toolbar = QToolBar("3D view", self)
         self.edges_action = self._toggle("Edges", "Show the triangle edges")
@@ -105,14 +117,23 @@ class MeshViewer(QWidget):
     # --- the mesh ------------------------------------------------------------
 
     @property
-    def mesh(self) -> trimesh.Trimesh | None:
-        """The mesh shown, or ``None``."""
+    def mesh(self) -> trimesh.Trimesh | trimesh.PointCloud | None:
+        """The mesh (or reconstructed point cloud) shown, or ``None``."""
         return self._mesh
 
-    def show_mesh(self, mesh: trimesh.Trimesh, mm_per_unit: float | None = None) -> None:
-        """Show ``mesh`` (replacing the previous one and its heat map; point overlays stay)
-        and fit the camera in the isometric view.  ``mm_per_unit`` labels the bounding box in mm."""
-        if len(mesh.faces) == 0:
+    @property
+    def shows_points(self) -> bool:
+        """Whether the part shown is a point cloud (no faces: edges, wireframe and normals are off)."""
+        return isinstance(self._mesh, trimesh.PointCloud)
+
+    def show_mesh(self, mesh: trimesh.Trimesh | trimesh.PointCloud, mm_per_unit: float | None = None) -> None:
+        """Show ``mesh`` or a point cloud (replacing the previous one and its heat map; point
+        overlays stay) and fit the camera in the isometric view.  ``mm_per_unit`` labels the
+        bounding box in mm."""
+        if isinstance(mesh, trimesh.PointCloud):
+            if len(mesh.vertices) == 0:
+                raise ValueError("the point cloud has no points, nothing to show")
+        elif len(mesh.faces) == 0:
             raise ValueError("the mesh has no faces, nothing to show")
         self._mesh = mesh
         self._mm_per_unit = mm_per_unit
@@ -126,10 +147,11 @@ class MeshViewer(QWidget):
         self._redraw()
 
     def clear(self) -> None:
-        """Remove the mesh, its heat map and every point overlay."""
+        """Remove the mesh, its heat map and every point and surface overlay."""
         self._mesh = None
         self._scalars = None
         self._points.clear()
+        self._surfaces.clear()
         self.plotter.clear_actors()
         self._remove_scalar_bars()
         self._update_actions()
@@ -139,7 +161,7 @@ class MeshViewer(QWidget):
         """Colour the shown mesh by one value per vertex (a heat map with a colour bar
         titled ``title``); ``None`` restores the plain colour."""
         if scalars is not None:
-            if self._mesh is None:
+            if self._mesh is None or self.shows_points:
                 raise ValueError("no mesh is shown to colour")
             scalars = np.asarray(scalars, dtype=np.float64).reshape(-1)
             if len(scalars) != len(self._mesh.vertices):
@@ -177,6 +199,32 @@ class MeshViewer(QWidget):
             reset_camera=False, render=False,
         )
 
+    # --- surface overlays -------------------------------------------------------
+
+    def set_surface(self, name: str, mesh: trimesh.Trimesh, color: str, opacity: float = SURFACE_OPACITY) -> None:
+        """Show ``mesh`` as a translucent surface called ``name`` (replacing one of the same name)."""
+        if len(mesh.faces) == 0:
+            raise ValueError("the surface has no faces, nothing to show")
+        self._surfaces[name] = mesh
+        surface = pv.PolyData.from_regular_faces(
+            np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
+        )
+        self.plotter.add_mesh(
+            surface, color=color, opacity=opacity, smooth_shading=False, name=_SURFACE + name,
+            reset_camera=False, render=False,
+        )
+        self._repaint()
+
+    def clear_surface(self, name: str) -> None:
+        """Remove the surface overlay ``name`` (nothing happens if there is none)."""
+        if self._surfaces.pop(name, None) is not None:
+            self.plotter.remove_actor(_SURFACE + name, render=False)
+            self._repaint()
+
+    def surface(self, name: str) -> trimesh.Trimesh | None:
+        """The mesh of surface overlay ``name``, or ``None``."""
+        return self._surfaces.get(name)
+
     # --- drawing -------------------------------------------------------------
 
     def _redraw(self) -> None:
@@ -187,7 +235,7 @@ class MeshViewer(QWidget):
         if self._mesh is not None:
             self._draw_mesh()
             self.plotter.add_text(self.size_text(), position="lower_left", font_size=10, color="#222222", name=_SIZE_TEXT)
-            if self.normals_action.isChecked():
+            if self.normals_action.isChecked() and not self.shows_points:
                 self._draw_normals()
             if self.box_action.isChecked():
                 self._draw_box()
@@ -209,6 +257,12 @@ class MeshViewer(QWidget):
             self.plotter.remove_scalar_bar(title, render=False)
 
     def _draw_mesh(self) -> None:
+        if self.shows_points:
+            self.plotter.add_points(
+                np.asarray(self._mesh.vertices, dtype=np.float64), color=MESH_COLOUR, point_size=CLOUD_POINT_SIZE,
+                render_points_as_spheres=True, name=_MESH, reset_camera=False, render=False,
+            )
+            return
         surface = pv.PolyData.from_regular_faces(
             np.asarray(self._mesh.vertices, dtype=np.float64), np.asarray(self._mesh.faces, dtype=np.int64)
         )
@@ -294,8 +348,9 @@ class MeshViewer(QWidget):
 
     def _update_actions(self) -> None:
         has_mesh = self._mesh is not None
-        for action in (self.edges_action, self.wireframe_action, self.normals_action, self.box_action):
-            action.setEnabled(has_mesh)
+        self.box_action.setEnabled(has_mesh)
+        for action in (self.edges_action, self.wireframe_action, self.normals_action):
+            action.setEnabled(has_mesh and not self.shows_points)
 
     # --- camera and screenshots ----------------------------------------------------
 

@@ -14,6 +14,11 @@ file extension:
   the unit written, the source unit and the scale.  Normalized exports are
   written as they are and say ``units: normalized``.
 
+A point cloud (the ``pointcloud`` method's output) has no surface for
+STL, OBJ or GLB: :func:`export_point_cloud` writes it as a vertex-only
+binary PLY with the same unit comments, and :func:`point_cloud_format`
+refuses any other extension with one line.
+
 Every file is written atomically (:func:`svr_desktop.files.atomic_write_bytes`):
 an existing file is replaced only with ``overwrite=True`` and survives any
 failed write; the temporary files a killed export left are removed first.
@@ -37,6 +42,8 @@ from ..files import atomic_write_bytes, remove_orphan_temp_files
 
 #: Extensions :func:`export_mesh` writes (lower case, without the dot).
 EXPORT_EXTENSIONS = ("stl", "obj", "ply", "glb")
+#: Extensions :func:`export_point_cloud` writes.
+POINT_CLOUD_EXTENSIONS = ("ply",)
 #: Bounding-box dimensions a real size can be given for.
 DIMENSIONS = ("x", "y", "z", "longest")
 #: Everyday names of the axis dimensions (view frame: x right, y up, z towards the camera).
@@ -141,6 +148,7 @@ class ExportReport:
     watertight: bool
     bytes: int
     extents: tuple[float, float, float]
+    points: int = 0  # vertices written without faces (point clouds)
 
 
 def export_mesh(
@@ -185,6 +193,59 @@ def export_mesh(
         bytes=len(data),
         extents=tuple(float(edge) * (mm_per_unit or 1.0) for edge in np.ptp(np.asarray(mesh.vertices), axis=0)),
     )
+
+
+def export_point_cloud(
+    cloud: trimesh.PointCloud,
+    path: str | Path,
+    units: ExportUnits | None = None,
+    overwrite: bool = False,
+) -> ExportReport:
+    """Write a point cloud to ``path`` as binary PLY, in the requested units.
+
+    Raises like :func:`export_mesh`: ``ValueError`` for another extension
+    (:func:`point_cloud_format`), no points or non-finite ones, or units that
+    cannot apply; ``FileExistsError``; ``OSError`` naming the path.
+    """
+    path = Path(path)
+    fmt = point_cloud_format(path)
+    units = units or ExportUnits.normalized()
+    points = np.asarray(cloud.vertices, dtype=np.float64)
+    if len(points) == 0:
+        raise ValueError("the point cloud has no points, nothing to export")
+    if not np.all(np.isfinite(points)):
+        raise ValueError("the point cloud has NaN or infinite coordinates")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; not replaced (choose overwrite to replace it)")
+    mm_per_unit = None if units.unit == "normalized" else units.scale_for(cloud)
+    unit, scale = _written_unit(fmt, units.unit, mm_per_unit)
+    note = _UnitNote(unit=unit, scale=scale, source_unit=units.unit, mm_per_unit=mm_per_unit)
+    data = _encode_ply_points(points * scale, note)
+    _write(path, data, overwrite)
+    return ExportReport(
+        path=path,
+        format=fmt,
+        unit=unit,
+        scale=scale,
+        mm_per_unit=mm_per_unit,
+        faces=0,
+        watertight=False,
+        bytes=len(data),
+        extents=tuple(float(edge) * (mm_per_unit or 1.0) for edge in np.ptp(points, axis=0)),
+        points=len(points),
+    )
+
+
+def point_cloud_format(path: str | Path) -> str:
+    """The format of a point-cloud export from ``path``'s extension: PLY only, else one clear ``ValueError``."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in POINT_CLOUD_EXTENSIONS:
+        shown = f"'.{ext}'" if ext else "no extension"
+        raise ValueError(
+            f"{path}: a point-cloud model writes points, not a mesh, so {shown} cannot hold them "
+            "(use .ply; STL, OBJ and GLB need a surface: reconstruct with a mesh method's checkpoint)"
+        )
+    return ext
 
 
 def estimated_bytes(fmt: str, faces: int, vertices: int | None = None) -> int:
@@ -309,30 +370,36 @@ def _encode_obj(mesh: trimesh.Trimesh, note: _UnitNote) -> bytes:
     return ("\n".join(comments) + "\n" + body).encode("utf-8")
 
 
+def _ply_header(note: _UnitNote, vertices: int, faces: int | None) -> bytes:
+    """A binary little-endian PLY header with ``comment units ...`` lines; no face element when ``faces`` is None."""
+    lines = [
+        "ply",
+        "format binary_little_endian 1.0",
+        f"comment generator {_GENERATOR}",
+        f"comment units {note.unit}",
+        f"comment scale {note.scale:.9g}",
+        f"element vertex {vertices}",
+        "property float x",
+        "property float y",
+        "property float z",
+    ]
+    if faces is not None:
+        lines += [f"element face {faces}", "property list uchar int vertex_indices"]
+    return ("\n".join([*lines, "end_header", ""])).encode("ascii")
+
+
 def _encode_ply(mesh: trimesh.Trimesh, note: _UnitNote) -> bytes:
     """Binary little-endian PLY with float32 vertices and ``comment units ...`` lines."""
-    header = "\n".join(
-        [
-            "ply",
-            "format binary_little_endian 1.0",
-            f"comment generator {_GENERATOR}",
-            f"comment units {note.unit}",
-            f"comment scale {note.scale:.9g}",
-            f"element vertex {len(mesh.vertices)}",
-            "property float x",
-            "property float y",
-            "property float z",
-            f"element face {len(mesh.faces)}",
-            "property list uchar int vertex_indices",
-            "end_header",
-            "",
-        ]
-    )
     faces = np.zeros(len(mesh.faces), dtype=[("count", "u1"), ("index", "<i4", 3)])
     faces["count"] = 3
     faces["index"] = mesh.faces
     vertices = np.asarray(mesh.vertices, dtype="<f4")
-    return header.encode("ascii") + vertices.tobytes() + faces.tobytes()
+    return _ply_header(note, len(vertices), len(faces)) + vertices.tobytes() + faces.tobytes()
+
+
+def _encode_ply_points(points: np.ndarray, note: _UnitNote) -> bytes:
+    """Vertex-only binary little-endian PLY (float32) with the unit comments of :func:`_encode_ply`."""
+    return _ply_header(note, len(points), None) + np.asarray(points, dtype="<f4").tobytes()
 
 
 def _encode_glb(mesh: trimesh.Trimesh, note: _UnitNote) -> bytes:

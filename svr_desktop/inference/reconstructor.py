@@ -9,7 +9,10 @@ the implicit field is queried chunk by chunk through MISE
 (:mod:`svr_desktop.geometry.extraction`), marching cubes extracts the
 surface and :mod:`.postprocess` cleans it.  They return ``(mesh, stats)``
 with per-stage timings and counts; stopping the generator between two
-events cancels the work within one chunk and leaves nothing behind.
+events cancels the work within one chunk and leaves nothing behind.  A
+checkpoint whose output kind is ``points`` (the ``pointcloud`` method) has
+no field to mesh: its reconstruction is one forward pass and the result a
+``trimesh.PointCloud`` in the same view frame and units.
 :func:`progress_plan` weighs their stages for one overall progress figure.
 """
 
@@ -27,7 +30,8 @@ from ..devices import pick_device
 from ..geometry.extraction import extract_mesh, mise_resolutions
 from ..model.checkpoint import ModelCheckpoint, build_model, read_model_checkpoint
 from ..model.images import image_to_tensor
-from ..model.network import SVRNet
+from ..model.implicit import ImplicitNetwork
+from ..model.pointcloud import PointCloudNet
 from ..progress import Plan, Progress, ProgressGenerator
 from .field import ImageField
 from .postprocess import PostprocessReport, postprocess
@@ -36,6 +40,8 @@ from .segmentation import NetworkSegmenter
 from .settings import ReconstructionSettings
 
 DEFAULT_SETTINGS = ReconstructionSettings()
+#: The one stage of a point-cloud reconstruction after preprocessing.
+PREDICT_POINTS = "predict points"
 
 #: Seconds the stages took at 256^3 on the reference 2-core CPU (docs/benchmarks.md,
 #: "Reconstruction"): the weights of :func:`progress_plan`, scaled to other resolutions.
@@ -56,14 +62,17 @@ def expected_faces(resolution: int) -> int:
     return int(_FACES_AT_256 * (resolution / 256) ** 2)
 
 
-def progress_plan(settings: ReconstructionSettings = DEFAULT_SETTINGS) -> Plan:
+def progress_plan(settings: ReconstructionSettings = DEFAULT_SETTINGS, output_kind: str = "occupancy") -> Plan:
     """The stages :meth:`Reconstructor.reconstruct_photo` reports, weighted by their expected time.
 
     Marching cubes, not the network, is the second-largest stage at 256^3, and
     each MISE level costs about four times the one before: counting stages
     equally would make the bar crawl and then jump.  Feed it to
-    :class:`~svr_desktop.progress.OverallProgress`.
+    :class:`~svr_desktop.progress.OverallProgress`.  A point-cloud model
+    (``output_kind`` ``points``) has two stages: preprocessing and one pass.
     """
+    if output_kind == "points":
+        return [("preprocess", _PREPROCESS_S), (PREDICT_POINTS, _ENCODE_S)]
     levels = mise_resolutions(settings.resolution, settings.start_resolution)
     plan = [
         ("preprocess", _PREPROCESS_S),
@@ -85,11 +94,12 @@ class ReconstructionStats:
     device: str
     a: float
     b: float
-    resolution: int
-    threshold: float
+    resolution: int  # 0 for a point cloud: no grid
+    threshold: float  # NaN for a point cloud: no field
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds, in order
     points_queried: int = 0
     faces: int = 0
+    points: int = 0  # of a point cloud
     watertight: bool = False
     volume: float = 0.0  # normalized units^3
     postprocess: PostprocessReport | None = None
@@ -101,11 +111,11 @@ class ReconstructionStats:
 
 
 class Reconstructor:
-    """A loaded model ready to turn images into meshes."""
+    """A loaded model ready to turn images into meshes (point clouds for a ``points`` model)."""
 
-    def __init__(self, model: SVRNet, output_kind: str, device: torch.device):
+    def __init__(self, model: ImplicitNetwork | PointCloudNet, output_kind: str, device: torch.device):
         self.model = model.to(device).eval()
-        self.output_kind = output_kind  # "occupancy" or "sdf" (model.checkpoint.OUTPUT_KINDS)
+        self.output_kind = output_kind  # "occupancy", "sdf" or "points" (model.checkpoint.OUTPUT_KINDS)
         self.device = device
         # A model with a layered-depth head finds the part in a photo itself (issue 14).
         self.segmenter = NetworkSegmenter(self.model, device) if model.config.depth_head else None
@@ -127,17 +137,22 @@ class Reconstructor:
         return self.model.config.image_size
 
     @property
-    def default_threshold(self) -> float:
-        """Iso-level of the field: occupancy probability 0.5, or SDF 0."""
+    def default_threshold(self) -> float | None:
+        """Iso-level of the field: occupancy probability 0.5, or SDF 0; None for points (no field)."""
+        if self.output_kind == "points":
+            return None
         return 0.0 if self.output_kind == "sdf" else 0.5
 
     def reconstruct_input(
         self, image: np.ndarray, a: float, b: float, settings: ReconstructionSettings = DEFAULT_SETTINGS
-    ) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats]]:
+    ) -> ProgressGenerator[tuple[trimesh.Trimesh | trimesh.PointCloud, ReconstructionStats]]:
         """Reconstruct from a square (S, S, 3) uint8 image framed like a training render
-        (a data-set view or a prepared photo), with its ``a, b``."""
+        (a data-set view or a prepared photo), with its ``a, b``: a mesh, or a point
+        cloud from a ``points`` model (``settings`` other than ``device`` do not apply to it)."""
         if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
             raise ValueError(f"a and b must be positive, got a={a}, b={b}")
+        if self.output_kind == "points":
+            return (yield from self._predict_points(image, a, b))
         threshold = self.default_threshold if settings.threshold is None else float(settings.threshold)
         stats = ReconstructionStats(str(self.device), float(a), float(b), settings.resolution, threshold)
 
@@ -171,6 +186,19 @@ class Reconstructor:
         stats.faces = len(mesh.faces)
         return mesh, stats
 
+    def _predict_points(self, image: np.ndarray, a: float, b: float) -> ProgressGenerator[tuple[trimesh.PointCloud, ReconstructionStats]]:
+        """One forward pass of a point-cloud model (eval mode: the latent's mean, so deterministic)."""
+        stats = ReconstructionStats(str(self.device), float(a), float(b), 0, float("nan"))
+        yield Progress(PREDICT_POINTS, 0, 1)
+        start = time.perf_counter()
+        with torch.no_grad():
+            points = self.model(image_to_tensor(image, self.image_size, self.device), a, b).points[0]
+        cloud = trimesh.PointCloud(points.float().cpu().numpy().astype(np.float64))
+        stats.timings[PREDICT_POINTS] = time.perf_counter() - start
+        stats.points = len(cloud.vertices)
+        yield Progress(PREDICT_POINTS, 1, 1)
+        return cloud, stats
+
     def reconstruct_photo(
         self,
         photo: PhotoSource | Photo | PreparedPhoto,
@@ -179,8 +207,8 @@ class Reconstructor:
         background: str | np.ndarray = "auto",
         rect: Rect | None = None,
         settings: ReconstructionSettings = DEFAULT_SETTINGS,
-    ) -> ProgressGenerator[tuple[trimesh.Trimesh, ReconstructionStats, PreparedPhoto]]:
-        """Prepare an engineer's photo and reconstruct it.
+    ) -> ProgressGenerator[tuple[trimesh.Trimesh | trimesh.PointCloud, ReconstructionStats, PreparedPhoto]]:
+        """Prepare an engineer's photo and reconstruct it (a point cloud for a ``points`` model).
 
         ``a``/``b`` default to :func:`.preprocess.auto_ab` of the silhouette;
         ``background``/``rect`` choose the background removal.  Returns the

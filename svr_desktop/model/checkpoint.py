@@ -5,8 +5,9 @@ A checkpoint is one safetensors file: the model's weights and buffers
 metadata a JSON document with the full training config and the training
 state.  Building the network needs only the config's ``model`` section
 (which names the method: :mod:`.methods`) and what the network outputs
-(occupancy probabilities, or a signed distance: ``disn``, and ``jin2022``
-trained with SDF labels), so this module reads exactly those; the
+(occupancy probabilities, a signed distance: ``disn``, and ``jin2022``
+trained with SDF labels, or points: ``pointcloud``), so this module reads
+exactly those; the
 training layer (:mod:`svr_desktop.training.checkpoint`) writes checkpoints
 and reads the rest (the whole config, the optimizer state) on top of
 :func:`read_checkpoint_file`.  Inference therefore never imports training.
@@ -32,6 +33,7 @@ from ..geometry.labels import LABEL_MODES
 from ..validation import describe
 from .config import ModelConfig
 from .implicit import ImplicitNetwork
+from .pointcloud import PointCloudNet
 from .methods import OUTPUT_KINDS, get_model, output_kind  # noqa: F401  (OUTPUT_KINDS: also named from here)
 
 FORMAT = "svr-desktop-checkpoint"
@@ -72,8 +74,10 @@ class ModelCheckpoint:
         return self.model_config.method
 
     @property
-    def iso_level(self) -> float:
-        """The field value on the surface: occupancy probability 0.5, or distance 0."""
+    def iso_level(self) -> float | None:
+        """The field value on the surface: occupancy probability 0.5, or distance 0; None for points (no field)."""
+        if self.output_kind == "points":
+            return None
         return 0.0 if self.output_kind == "sdf" else 0.5
 
 
@@ -140,7 +144,7 @@ def read_model_checkpoint(path: str | Path) -> ModelCheckpoint:
     return model_checkpoint(read_checkpoint_file(path))
 
 
-def build_model(checkpoint: ModelCheckpoint) -> ImplicitNetwork:
+def build_model(checkpoint: ModelCheckpoint) -> ImplicitNetwork | PointCloudNet:
     """Rebuild the network from the checkpoint's own config and load its weights (strict)."""
     model = get_model(checkpoint.model_config)
     try:
@@ -153,6 +157,6 @@ def build_model(checkpoint: ModelCheckpoint) -> ImplicitNetwork:
     return model
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> ImplicitNetwork:
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> ImplicitNetwork | PointCloudNet:
     """A ready-to-query model (eval mode) from a checkpoint file."""
     return build_model(read_model_checkpoint(path)).to(device).eval()

@@ -44,7 +44,7 @@ class ModelConfig:
 
     * ``method``: which network (:data:`svr_desktop.model.methods.METHODS`):
       ``"jin2022"`` (this paper; the fields below describe it unless marked
-      otherwise), ``"occnet"`` or ``"disn"``.  Configs and checkpoints
+      otherwise), ``"occnet"``, ``"disn"`` or ``"pointcloud"``.  Configs and checkpoints
       without the key are ``jin2022``.
     * ``encoder``: ``"global"`` (paper Fig. 3a), ``"multilevel"`` (3b) or
       ``"fpn"`` (3c, the paper's method) or ``"fpn_global"`` (3c plus
@@ -84,6 +84,13 @@ class ModelConfig:
       residual blocks of OccNet's decoder (paper: 256 and 5).
     * ``disn_hidden``: width ``h`` of DISN's two streams (point MLP
       ``h/8, h/2, h``; decoder ``h, h/2, 1``; paper: 512).
+    * ``pointcloud_width``: channels of the ``pointcloud`` method's
+      full-resolution stages (doubled by each of its three downsampling
+      blocks); ``pointcloud_features``: its image feature (paper: 1,000);
+      ``pointcloud_latent``: its latent (paper: 100); ``pointcloud_hidden``:
+      its decoder's two hidden layers (paper: 512, 1,024);
+      ``pointcloud_points``: the points it outputs (paper: 2,048).
+      It reads ``image_size`` and ``leaky_slope`` too, not ``width``.
 
     Each size has a range (far above the presets) and together they must
     stay within :data:`MAX_PARAMETERS` and :data:`MAX_ACTIVATIONS_PER_IMAGE`.
@@ -105,6 +112,11 @@ class ModelConfig:
     occnet_hidden: StrictInt = Field(256, ge=1, le=4096)
     occnet_blocks: StrictInt = Field(5, ge=1, le=64)
     disn_hidden: StrictInt = Field(512, ge=8, le=4096)
+    pointcloud_width: StrictInt = Field(16, ge=1, le=512)
+    pointcloud_features: StrictInt = Field(1000, ge=1, le=65536)
+    pointcloud_latent: StrictInt = Field(100, ge=1, le=4096)
+    pointcloud_hidden: tuple[HiddenSize, HiddenSize] = (512, 1024)
+    pointcloud_points: StrictInt = Field(2048, ge=1, le=16384)
 
     def __post_init__(self) -> None:
         from svr_desktop.model.methods import METHODS  # the registry builds on this module

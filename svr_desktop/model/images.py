@@ -13,6 +13,12 @@ import torch
 import torch.nn.functional as F
 
 
+def check_image_batch(images: torch.Tensor, size: int) -> None:
+    """Refuse anything but a (B, 3, size, size) batch: the networks' one input check."""
+    if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
+        raise ValueError(f"expected images of shape (B, 3, {size}, {size}), got {tuple(images.shape)}")
+
+
 def fit_to_size(images: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 3, H, W) float images resized to (B, 3, size, size) when they differ."""
     if images.shape[-2:] == (size, size):

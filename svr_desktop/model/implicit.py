@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import torch
 from torch import nn
 
+from svr_desktop.model.images import check_image_batch
+
 if TYPE_CHECKING:
     from svr_desktop.model.config import ModelConfig
 
@@ -44,11 +46,7 @@ class ImplicitNetwork(nn.Module, ABC):
 
     def encode(self, images: torch.Tensor) -> Encoded:
         """(B, 3, S, S) images in [0, 1], S = ``config.image_size`` -> per-image features."""
-        size = self.config.image_size
-        if images.ndim != 4 or tuple(images.shape[1:]) != (3, size, size):
-            raise ValueError(
-                f"expected images of shape (B, 3, {size}, {size}), got {tuple(images.shape)}"
-            )
+        check_image_batch(images, self.config.image_size)
         return self._encode(images)
 
     @abstractmethod

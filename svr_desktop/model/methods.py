@@ -1,9 +1,9 @@
 """The reconstruction methods a user can pick, by name: one registry and the model factory.
 
 ``ModelConfig.method`` names one of :data:`METHODS`; :func:`get_model`
-builds its network, and :func:`output_kind` says what that network's field
-means, which a checkpoint needs to be meshed (iso 0.5 on occupancy
-probabilities, iso 0 on signed distances):
+builds its network, and :func:`output_kind` says what that network outputs,
+which a checkpoint needs to be meshed (iso 0.5 on occupancy probabilities,
+iso 0 on signed distances) or to be written as a point cloud:
 
 * ``jin2022``: the paper this application implements (FPN features +
   adaptive labels ``v(d, s)``) with its encoder and label variants, and its
@@ -12,6 +12,9 @@ probabilities, iso 0 on signed distances):
   labels, occupancy otherwise.
 * ``occnet``: Occupancy Networks (:mod:`.occnet`); occupancy.
 * ``disn``: DISN (:mod:`.disn`); signed distance.
+* ``pointcloud``: the point-cloud network of reference 003
+  (:mod:`.pointcloud`); no field but 2,048 points.  It trains without
+  labels, so every label mode is accepted and ignored.
 
 Checkpoints written before methods existed have no ``method`` key and load
 as ``jin2022``, which is what they are.
@@ -21,15 +24,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from torch import nn
+
 from svr_desktop.geometry.labels import LABEL_MODES
 from svr_desktop.model.config import ModelConfig
 from svr_desktop.model.disn import DISN
 from svr_desktop.model.implicit import ImplicitNetwork
 from svr_desktop.model.network import SVRNet
 from svr_desktop.model.occnet import OccNet
+from svr_desktop.model.pointcloud import PointCloudNet
 
-#: What a network's field means: occupancy probability (iso 0.5) or signed distance (iso 0).
-OUTPUT_KINDS = ("occupancy", "sdf")
+#: What a network outputs: an occupancy probability field (iso 0.5), a signed
+#: distance field (iso 0), or a point cloud (no field to mesh).
+OUTPUT_KINDS = ("occupancy", "sdf", "points")
 
 _OCCUPANCY_MODES = tuple(mode for mode in LABEL_MODES if mode != "sdf")
 
@@ -40,7 +47,7 @@ class Method:
 
     name: str
     summary: str  # one line for help texts and pickers
-    network: type[ImplicitNetwork]
+    network: type[ImplicitNetwork] | type[PointCloudNet]
     label_modes: tuple[str, ...]  # the label modes (labels.mode) it trains with
     output_kind: str | None  # one of OUTPUT_KINDS; None: follows the label mode
     depth_head: bool  # whether it can carry the layered-depth head (ModelConfig.depth_head)
@@ -70,6 +77,14 @@ METHODS: dict[str, Method] = {
         ),
         Method("occnet", "Occupancy Networks: global image vector, CBN decoder, occupancy", OccNet, _OCCUPANCY_MODES, "occupancy", depth_head=False),
         Method("disn", "DISN: local + global features, two decoders summed, signed distance", DISN, ("sdf",), "sdf", depth_head=False),
+        Method(
+            "pointcloud",
+            "Efficient feature maps + reparameterized latent (reference 003): 2,048 points, no surface",
+            PointCloudNet,
+            LABEL_MODES,
+            "points",
+            depth_head=False,
+        ),
     )
 }
 
@@ -79,8 +94,9 @@ def output_kind(config: ModelConfig, label_mode: str) -> str:
     return METHODS[config.method].output_kind_for(label_mode)
 
 
-def get_model(config: ModelConfig) -> ImplicitNetwork:
-    """Build the network a config describes (the one factory, as in OccNet's ``get_model``)."""
+def get_model(config: ModelConfig) -> nn.Module:
+    """Build the network a config describes (the one factory, as in OccNet's ``get_model``):
+    an :class:`ImplicitNetwork`, or a :class:`PointCloudNet` for the ``points`` output kind."""
     if not isinstance(config, ModelConfig):
         raise TypeError(f"get_model expects a ModelConfig, got {type(config).__name__}")
     return METHODS[config.method].network(config)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_safetensors
 
 from ..files import atomic_write_bytes
@@ -33,7 +34,10 @@ from ..model.methods import output_kind
 from .config import TrainConfig, config_from_dict
 
 # CheckpointError is raised here too; training code and tests import it from this module.
-__all__ = ["Checkpoint", "CheckpointError", "checkpoint_bytes", "model_from_checkpoint", "read_checkpoint", "save_checkpoint"]
+__all__ = [
+    "Checkpoint", "CheckpointError", "checkpoint_bytes", "model_from_checkpoint", "read_checkpoint",
+    "recorded_best_val_iou", "save_checkpoint",
+]
 
 
 @dataclass
@@ -104,3 +108,25 @@ def model_from_checkpoint(checkpoint: Checkpoint) -> ImplicitNetwork:
     return build_model(
         ModelCheckpoint(config.model, output_kind(config.model, config.labels.mode), checkpoint.model_state, checkpoint.training_state, checkpoint.source)
     )
+
+
+def recorded_best_val_iou(path: str | Path) -> float | None:
+    """The best validation IoU a checkpoint's training state records (None when it records none).
+
+    Reads the file's metadata only, not its weights, so it is quick enough
+    to call before deciding to load a model.  Raises :class:`CheckpointError`
+    for a file that is not a readable SVR Desktop checkpoint.
+    """
+    path = Path(path)
+    try:
+        with safe_open(path, framework="pt") as handle:
+            meta = json.loads((handle.metadata() or {}).get("svr_desktop", "null"))
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an SVR Desktop checkpoint")
+    training = meta.get("training")
+    value = training.get("best_val_iou") if isinstance(training, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        return None  # -1 before the first validation, or nothing recorded
+    return float(value)

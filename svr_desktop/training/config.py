@@ -71,6 +71,20 @@ class DepthLossConfig:
     normal_weight: StrictFloat = Field(0.5, ge=0.0, le=1e6)  # 1 - cos between first-hit normals
 
 
+@dataclass(config=SCHEMA)
+class PointLossConfig:
+    """The ``pointcloud`` method's loss (reference 003 eq. 1; :mod:`.point_losses`): weights and the EMD's Sinkhorn."""
+
+    kl_weight: StrictFloat = Field(0.05, ge=0.0, le=1e6)  # eq. 3's factor on the divergence
+    chamfer_weight: StrictFloat = Field(1.0, ge=0.0, le=1e6)
+    emd_weight: StrictFloat = Field(1.0, ge=0.0, le=1e6)
+    # Points of each set the Sinkhorn EMD matches (a random subset per step; all when at least the model's).
+    emd_points: StrictInt = Field(512, ge=1, le=16384)
+    sinkhorn_blur: StrictFloat = Field(0.005, gt=0.0, le=1.0)  # final regularization, normalized units
+    sinkhorn_scaling: StrictFloat = Field(0.8, gt=0.0, lt=1.0)  # eps shrinks by this factor per iteration
+    sinkhorn_final_iterations: StrictInt = Field(20, ge=1, le=1000)  # iterations at eps = blur
+
+
 SCHEDULES = ("constant", "cosine")
 
 
@@ -98,6 +112,7 @@ class TrainConfig:
     labels: LabelConfig = field(default_factory=LabelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     depth: DepthLossConfig = field(default_factory=DepthLossConfig)
+    pointcloud: PointLossConfig = field(default_factory=PointLossConfig)
     seed: StrictInt = Field(0, ge=0, le=2**32 - 1)  # numpy seeds must be non-negative
     log_every: StrictInt = Field(10, ge=1)  # steps between metric lines
     checkpoint_minutes: StrictFloat = Field(5.0, gt=0.0)  # wall time between 'last' checkpoints inside an epoch
@@ -113,7 +128,7 @@ class TrainConfig:
 
 
 _TRAIN_CONFIG = TypeAdapter(TrainConfig)
-_SECTIONS = ("model", "data", "labels", "optim", "depth")
+_SECTIONS = ("model", "data", "labels", "optim", "depth", "pointcloud")
 
 
 def config_from_dict(values: dict | None) -> TrainConfig:
@@ -144,7 +159,7 @@ def preset_names() -> list[str]:
 
 #: The preset ``svr-desktop train --method M`` starts from: each method at the
 #: cpu-small size, so that methods trained from their presets compare on equal terms.
-METHOD_PRESETS = {"jin2022": "cpu-small", "occnet": "occnet", "disn": "disn"}
+METHOD_PRESETS = {"jin2022": "cpu-small", "occnet": "occnet", "disn": "disn", "pointcloud": "pointcloud"}
 
 
 def load_config(source: str | Path | None = None, overrides: list[str] = ()) -> TrainConfig:

@@ -9,7 +9,10 @@ returns a :class:`TrainSummary`.  It writes ``RUN_DIR/config.yaml``,
 ``metrics.jsonl`` (one flushed JSON line at a time), ``last.safetensors``
 (weights, Adam state and training state; atomic) after every epoch, every
 ``checkpoint_minutes`` and whenever it stops early, and ``best.safetensors``
-(weights only) when the validation IoU improves.  A resume first tidies what
+(weights only) when the validation IoU improves.  A method that outputs
+points (``pointcloud``) trains without labels on its own loss and is
+validated by Chamfer-L1 instead, lower being better (:mod:`.point_method`).
+A resume first tidies what
 a killed session left: temporary files of interrupted writes and the metric
 lines of the steps after the checkpoint, which it logs again.
 
@@ -36,13 +39,14 @@ from ..devices import autocast, autocast_dtype
 from ..files import atomic_write_text, remove_orphan_temp_files
 from ..geometry.labels import AdaptiveS, confusion_counts, f1_from_counts, label_targets, update_interval
 from ..model.images import fit_to_size
-from ..model.methods import get_model
+from ..model.methods import get_model, output_kind
 from ..progress import Progress, ProgressGenerator
 from .checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistributedContext
 from .losses import label_loss, layered_depth_loss, predicted_inside
 from .metrics_log import MetricsWriter, drop_lines_after
+from .point_method import SELECTION_METRIC, VAL_SURFACE_POINTS, point_step_loss, validate_points
 from .schedule import learning_rate
 
 LAST, BEST = "last.safetensors", "best.safetensors"
@@ -59,6 +63,8 @@ class TrainState:
     counts: list = field(default_factory=lambda: [0, 0, 0])  # tp, fp, fn of the current epoch
     best_val_iou: float = -1.0
     last_val_iou: float | None = None
+    best_val_chamfer_l1: float | None = None  # point methods: validated by Chamfer-L1 (lower is better)
+    last_val_chamfer_l1: float | None = None
     adaptive: dict | None = None  # AdaptiveS state
     elapsed: float = 0.0  # training seconds over all sessions
 
@@ -73,13 +79,35 @@ class TrainSummary:
     stopped: str | None  # None when all epochs ran; else why it stopped early
     seconds: float
     model: torch.nn.Module  # the trained network (this process's replica under DDP)
+    best_val_chamfer_l1: float | None = None  # point methods, instead of IoU
+
+
+def steps_per_epoch(items: int, batch_size: int, world: int = 1) -> int:
+    """Full batches of ``batch_size`` per process in one epoch over ``items`` views (``world`` processes).
+
+    Raises ``ValueError`` saying how to fix it when not even one batch fits:
+    a smaller ``data.batch_size`` (the largest that fits is named), fewer
+    processes, or a data set with more shapes.
+    """
+    steps = items // (batch_size * world)
+    if steps == 0:
+        views = f"{items} view" + ("" if items == 1 else "s")
+        fits = items // world
+        more = "build the data set with more shapes"
+        if fits >= 1:
+            limit = f"{fits}" if fits == 1 else f"{fits} or less"
+            fix = f"set data.batch_size to {limit} (the override data.batch_size={fits}; train --set data.batch_size={fits}), or {more}"
+        elif items > 0:
+            fix = f"train with at most {items} process{'' if items == 1 else 'es'}, or {more}"
+        else:
+            fix = more
+        raise ValueError(f"the training split has {views}, fewer than one batch of {batch_size * world}: {fix}")
+    return steps
 
 
 def epoch_batches(items: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world: int = 1) -> list[list[int]]:
     """This rank's batches of one epoch: a seeded permutation, equal shares, last partial batch dropped."""
-    steps = items // (batch_size * world)
-    if steps == 0:
-        raise ValueError(f"the training split has {items} views, fewer than one batch of {batch_size * world}")
+    steps = steps_per_epoch(items, batch_size, world)
     order = np.random.default_rng([seed, epoch]).permutation(items)[: steps * batch_size * world]
     return order.reshape(steps, world, batch_size)[:, rank, :].tolist()
 
@@ -175,6 +203,7 @@ def train(
     config, state, checkpoint = _prepare(run_dir, config, resume)
     ctx = DistributedContext.from_environment(device)
     labels, optim = config.labels, config.optim
+    points_method = output_kind(config.model, labels.mode) == "points"
 
     torch.manual_seed(config.seed)
     if checkpoint is not None:
@@ -187,9 +216,14 @@ def train(
         optimizer.load_state_dict(checkpoint.optimizer_state)
     network = DistributedDataParallel(model) if ctx.enabled else model
 
-    train_set = ViewDataset(data_dir, "train", config.data.points_per_view, seed=config.seed)
-    val_set = ViewDataset(data_dir, "val", point_set="val") if ctx.is_main else None
-    if labels.mode == "adaptive" and state.adaptive is None:
+    surface_points = config.model.pointcloud_points if points_method else 0
+    train_set = ViewDataset(data_dir, "train", config.data.points_per_view, seed=config.seed, surface_points=surface_points)
+    val_set = (
+        ViewDataset(data_dir, "val", point_set="val", surface_points=VAL_SURFACE_POINTS if points_method else 0)
+        if ctx.is_main
+        else None
+    )
+    if labels.mode == "adaptive" and state.adaptive is None and not points_method:
         interval = update_interval(optim.epochs, labels.update_fraction)
         state.adaptive = AdaptiveS.from_positive_ratio(
             positive_ratio(train_set), interval, labels.lam, labels.s_min, labels.s_max
@@ -221,6 +255,8 @@ def train(
         return elapsed_before + time.monotonic() - session_start
 
     def current_s() -> float | None:
+        if points_method:
+            return None
         return adaptive.s if adaptive else (labels.fixed_s if labels.mode == "fixed" else None)
 
     try:
@@ -234,15 +270,20 @@ def train(
                 lr = learning_rate(state.step, total_steps, optim)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                targets = torch.from_numpy(
-                    label_targets(batch["distance"].numpy(), batch["inside"].numpy(), labels.mode, s, voxel_resolution)
-                ).to(device)
                 images = fit_to_size(batch["image"].to(device), config.model.image_size)
-                with autocast(device, optim.amp):
-                    output, raw_layers = network(
-                        images, batch["points"].to(device), batch["a"].to(device), batch["b"].to(device), with_layers=True
-                    )
-                loss = label_loss(output.float(), targets, labels.mode, labels.sdf_near_weight, voxel_resolution)
+                if points_method:
+                    loss, parts = point_step_loss(network, batch, images, config, state.step, device)
+                    for key, value in parts.items():
+                        window_parts[key] = window_parts.get(key, 0.0) + value
+                else:
+                    targets = torch.from_numpy(
+                        label_targets(batch["distance"].numpy(), batch["inside"].numpy(), labels.mode, s, voxel_resolution)
+                    ).to(device)
+                    with autocast(device, optim.amp):
+                        output, raw_layers = network(
+                            images, batch["points"].to(device), batch["a"].to(device), batch["b"].to(device), with_layers=True
+                        )
+                    loss = label_loss(output.float(), targets, labels.mode, labels.sdf_near_weight, voxel_resolution)
                 if depth_losses:
                     depth_loss, parts = layered_depth_loss(
                         raw_layers, *(batch[key].to(device) for key in ("depth_entry", "depth_exit", "depth_count", "depth_normal")),
@@ -257,17 +298,20 @@ def train(
                     torch.nn.utils.clip_grad_norm_(model.parameters(), optim.grad_clip)
                 optimizer.step()
 
-                counts = confusion_counts(predicted_inside(output.detach()).cpu().numpy(), batch["inside"].numpy())
-                state.counts = [c + d for c, d in zip(state.counts, counts)]
+                if not points_method:
+                    counts = confusion_counts(predicted_inside(output.detach()).cpu().numpy(), batch["inside"].numpy())
+                    state.counts = [c + d for c, d in zip(state.counts, counts)]
                 state.step += 1
                 state.batch_in_epoch += 1
                 window_steps += 1
                 window_loss += loss.item()
-                if metrics and state.step % config.log_every == 0:
+                # The first and the last step are logged too, so that even a run shorter than
+                # log_every steps has curves to plot.
+                if metrics and (state.step % config.log_every == 0 or state.step in (1, total_steps)):
                     now = time.monotonic()
                     metrics.write(
                         kind="train", step=state.step, epoch=state.epoch, loss=window_loss / window_steps,
-                        f1=f1_from_counts(*state.counts), s=s, lr=lr,
+                        f1=None if points_method else f1_from_counts(*state.counts), s=s, lr=lr,
                         images_per_s=window_steps * images_per_step / max(now - window_start, 1e-9),
                         elapsed=elapsed(), **{key: value / window_steps for key, value in window_parts.items()},
                     )
@@ -286,12 +330,18 @@ def train(
 
             # End of epoch: adaptive s from the epoch's F1, validation, checkpoints.
             tp, fp, fn = (int(v) for v in ctx.sum(state.counts, device))
-            train_f1 = f1_from_counts(tp, fp, fn)
+            train_f1 = None if points_method else f1_from_counts(tp, fp, fn)
             if adaptive and adaptive.is_due(state.epoch + 1):
                 adaptive.offer(train_f1)
                 state.adaptive = adaptive.state_dict()
-            improved = False
-            if ctx.is_main:
+            improved, point_scores = False, None
+            if ctx.is_main and points_method:
+                point_scores = validate_points(model, val_set, device, config.data.val_views_per_shape, config.model.image_size)
+                state.last_val_chamfer_l1 = point_scores.chamfer_l1
+                best = state.best_val_chamfer_l1
+                improved = best is None or point_scores.chamfer_l1 < best
+                state.best_val_chamfer_l1 = point_scores.chamfer_l1 if improved else best
+            elif ctx.is_main:
                 state.last_val_iou = validation_iou(model, val_set, device, config.data.val_views_per_shape, config.model.image_size)
                 improved = state.last_val_iou > state.best_val_iou
                 state.best_val_iou = max(state.best_val_iou, state.last_val_iou)
@@ -299,7 +349,12 @@ def train(
             state.batch_in_epoch = 0
             state.counts = [0, 0, 0]
             state.elapsed = elapsed()
-            if metrics:
+            if metrics and point_scores is not None:
+                metrics.write(
+                    kind="val", step=state.step, epoch=state.epoch, val_metric=SELECTION_METRIC,
+                    val_chamfer_l1=point_scores.chamfer_l1, val_fscore=point_scores.fscore, elapsed=state.elapsed,
+                )
+            elif metrics:
                 metrics.write(kind="val", step=state.step, epoch=state.epoch, val_iou=state.last_val_iou, f1=train_f1, s=current_s(), elapsed=state.elapsed)
             run.save(best=improved)
             ctx.barrier()
@@ -319,4 +374,6 @@ def train(
         # the GIL that the worker needs to free the last barrier's tensors: a hang.
         del network
         ctx.close()
-    return TrainSummary(run_dir, state.step, state.epoch, state.best_val_iou, state.last_val_iou, stopped, state.elapsed, model)
+    return TrainSummary(
+        run_dir, state.step, state.epoch, state.best_val_iou, state.last_val_iou, stopped, state.elapsed, model, state.best_val_chamfer_l1
+    )

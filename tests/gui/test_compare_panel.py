@@ -9,8 +9,10 @@ from svr_desktop.data.dataset import load_split
 from svr_desktop.geometry.frames import normalize_mesh
 from svr_desktop.geometry.mesh_io import load_mesh
 from svr_desktop.geometry.metrics import MetricSettings, compare_meshes
+from svr_desktop.gui import compare_panel as compare_panel_module
 from svr_desktop.gui.compare_panel import (
     GT_EDGES,
+    GT_SURFACE,
     RECONSTRUCTION_EDGES,
     ComparePanel,
     format_metric,
@@ -26,6 +28,7 @@ class FakeViewer:
     def __init__(self):
         self.mesh = None
         self.points = {}
+        self.surfaces = {}
         self.scalars = None
         self.scalars_title = ""
 
@@ -46,6 +49,12 @@ class FakeViewer:
 
     def clear_points(self, name):
         self.points.pop(name, None)
+
+    def set_surface(self, name, mesh, color):
+        self.surfaces[name] = (mesh, color)
+
+    def clear_surface(self, name):
+        self.surfaces.pop(name, None)
 
 
 @pytest.fixture
@@ -110,9 +119,10 @@ def test_metrics_of_a_known_pair_match_compare_meshes_and_overlays_follow_the_to
     panel.edges_check.setChecked(False)
     assert viewer.points == {}
 
-    panel.refine_check.setChecked(True)  # recomputes with ICP
+    panel.refine_check.setChecked(True)  # measures the ICP-refined alignment too
     qtbot.waitUntil(lambda: panel.result is not None and panel.result is not result, timeout=60_000)
-    assert panel.result.alignment.icp_rms is not None and "ICP" in panel.status_label.text()
+    assert panel.result.icp is not None and not panel.icp_label.isHidden()
+    assert "ICP" in panel.icp_label.text() and f"{panel.result.icp.iou_without:.3f}" in panel.icp_label.text()
 
     panel.set_reconstruction(None)
     assert panel.result is None and set(table_values(panel).values()) == {"–"}
@@ -188,3 +198,100 @@ def test_overlays_on_the_real_viewer(qtbot, panel, tmp_path):
         check.toggle()
     assert "Compared" in panel.status_label.text()
     assert viewer.mesh is not None
+
+
+def counting_comparisons(monkeypatch) -> list:
+    """Record every comparison the panel starts (the real one still runs)."""
+    calls = []
+    real = compare_panel_module.compare_to_ground_truth
+
+    def counted(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare_panel_module, "compare_to_ground_truth", counted)
+    return calls
+
+
+def test_display_toggles_known_size_and_icp_back_never_recompute(qtbot, panel, viewer, monkeypatch):
+    calls = counting_comparisons(monkeypatch)
+    reconstruction = box(1.0, 0.8, 0.6)
+    viewer.show_mesh(reconstruction)
+    panel.set_reconstruction(reconstruction)
+    panel._set_ground_truth(box(1.0, 0.7, 0.6), "gt")
+    result = wait_for_result(qtbot, panel)
+    assert len(calls) == 1
+    for check in (panel.edges_check, panel.heat_map_check, panel.surface_check):
+        check.toggle()
+        check.toggle()
+    panel.set_mm_per_unit(120.0)
+    panel.set_mm_per_unit(None)
+    panel.set_reconstruction(reconstruction)  # the same mesh again
+    assert len(calls) == 1 and panel.result is result and table_values(panel)["iou"] == format_metric(result.metrics.iou)
+
+    panel.refine_check.setChecked(True)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=60_000)
+    assert len(calls) == 2 and calls[1][1]["unrefined"] is result  # only the refined alignment is measured
+    panel.refine_check.setChecked(False)
+    assert panel.result is result and table_values(panel)["iou"] == format_metric(result.metrics.iou)
+    panel.refine_check.setChecked(True)
+    assert panel.result is not None and len(calls) == 2
+
+    panel.set_reconstruction(box(1.0, 0.9, 0.6))  # a new pair is measured again
+    wait_for_result(qtbot, panel)
+    assert len(calls) == 3
+
+
+def test_lengths_and_heat_map_in_mm_with_a_known_size_and_the_reference_as_a_surface(qtbot, panel, viewer):
+    reconstruction = box(2.0, 1.6, 1.2)  # longest side 2 units in the reconstruction's coordinates
+    viewer.show_mesh(reconstruction)
+    panel.set_reconstruction(reconstruction)
+    panel._set_ground_truth(box(1.0, 0.7, 0.6), "gt")
+    result = wait_for_result(qtbot, panel)
+    normalized = table_values(panel)
+    units = {panel.metrics_table.item(row, 0).data(Qt.ItemDataRole.UserRole): panel.metrics_table.item(row, 2).text()
+             for row in range(panel.metrics_table.rowCount())}
+    assert units["chamfer_l1"] == "normalized units" and units["iou"] == "unitless"
+
+    panel.set_mm_per_unit(60.0)  # the longest side is 120 mm: 120 mm per shared (normalized) unit
+    shown = table_values(panel)
+    direct = result.metrics.as_dict()
+    for key in ("chamfer_l1", "accuracy", "completeness", "edge_chamfer", "emd"):
+        assert shown[key] == format_metric(direct[key] * 120.0, "mm")
+    assert shown["iou"] == normalized["iou"] and shown["fscore"] == normalized["fscore"]
+    assert panel.metrics_table.item(1, 2).text() == "mm" and "mm" in panel.status_label.text()
+    assert "1.2 mm" in panel.metrics_table.item(5, 1).toolTip()  # F-score's tau = 0.01 normalized units
+    panel.heat_map_check.setChecked(True)
+    np.testing.assert_allclose(viewer.scalars, 0.05 * 120.0, atol=1e-6)  # corners stick out 6 mm
+    assert "mm" in viewer.scalars_title
+    panel.set_mm_per_unit(None)
+    np.testing.assert_allclose(viewer.scalars, 0.05, atol=1e-9)
+    assert table_values(panel) == normalized and "normalized" in viewer.scalars_title
+
+    # The aligned ground truth, drawn translucent where it lies on the reconstruction.
+    surface, colour = viewer.surfaces[GT_SURFACE]
+    np.testing.assert_allclose(surface.extents, [2.0, 1.4, 1.2], atol=1e-6)
+    np.testing.assert_allclose(surface.bounds.mean(axis=0), reconstruction.bounds.mean(axis=0), atol=1e-6)
+    panel.surface_check.setChecked(False)
+    assert GT_SURFACE not in viewer.surfaces
+    panel.surface_check.setChecked(True)
+    assert GT_SURFACE in viewer.surfaces
+    panel.set_reconstruction(None)
+    assert viewer.surfaces == {} and viewer.points == {}
+
+
+def test_a_reference_of_another_part_is_warned_about_and_the_true_one_is_not(qtbot, panel, viewer):
+    plate = box(1.0, 1.0, 0.1)  # seen from the front: a square
+    viewer.show_mesh(plate)
+    panel.set_reconstruction(plate)
+    panel._set_ground_truth(box(1.0, 0.15, 0.15), "bar")  # seen from the front: a thin strip
+    result = wait_for_result(qtbot, panel)
+    assert result.reference.mismatch
+    assert not panel.warning_label.isHidden()
+    assert "may not be the reconstructed part" in panel.warning_label.text()
+    assert f"{result.reference.silhouette_iou:.0%}" in panel.warning_label.text()
+
+    panel._set_ground_truth(box(1.0, 0.95, 0.12), "the plate")
+    result = wait_for_result(qtbot, panel)
+    assert not result.reference.mismatch and result.reference.silhouette_iou > 0.9
+    assert panel.warning_label.isHidden() and panel.warning_label.text() == ""

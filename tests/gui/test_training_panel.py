@@ -10,8 +10,15 @@ import pytest
 from PySide6.QtCore import QProcess
 from PySide6.QtWidgets import QMessageBox
 
+from svr_desktop.gui.live_plots import LivePlots
 from svr_desktop.gui.run_history import RunHistory, format_duration
 from svr_desktop.gui.training_panel import TrainingPanel
+from svr_desktop.model.methods import get_model
+from svr_desktop.progress import run_to_completion
+from svr_desktop.training.checkpoint import save_checkpoint
+from svr_desktop.training.config import load_config
+from svr_desktop.training.metrics_log import MetricsFollower
+from svr_desktop.training.trainer import train
 from tests.conftest import TINY_RUN_OVERRIDES
 
 #: The tiny model on the tiny set (1 step per epoch), a metric line every step and
@@ -95,7 +102,8 @@ def test_history_keeps_one_point_per_step_when_a_resume_goes_back():
     assert history.curves["loss"] == ([1.0, 2.0], [0.25, 0.25])
 
 
-def test_a_run_is_plotted_live_stopped_gracefully_and_its_best_model_loaded(qtbot, panel, tiny_dataset, tmp_path):
+def test_a_run_is_plotted_live_stopped_gracefully_and_its_best_model_loaded(qtbot, panel, tiny_dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("SVR_DESKTOP_MODEL", str(tmp_path / "no_shipped_model.safetensors"))  # nothing to compare with
     run_dir = tmp_path / "run"
     start_endless_run(panel, tiny_dataset, run_dir)
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
@@ -107,6 +115,11 @@ def test_a_run_is_plotted_live_stopped_gracefully_and_its_best_model_loaded(qtbo
     xs, ys = panel.plots.curve("loss").getData()
     assert list(xs[:2]) == [1.0, 2.0] and all(math.isfinite(y) and y > 0 for y in ys)
     assert "of 100,000" in panel.eta_label.text() and "left" in panel.eta_label.text()
+    # Progress reports update one line; the log keeps only the command and its messages.
+    qtbot.waitUntil(lambda: panel.step_label.text().startswith("epoch "), timeout=WAIT_MS)
+    assert "step 1 of 1" in panel.step_label.text()
+    log = panel.log.toPlainText()
+    assert log.startswith("$ svr-desktop train") and not any(line.startswith(("epoch", "{")) for line in log.splitlines())
 
     with qtbot.waitSignal(panel.runner.ended, timeout=WAIT_MS) as ended:
         panel.stop_button.click()
@@ -166,7 +179,9 @@ def test_bad_input_is_refused_with_its_cause_and_starts_nothing(panel, tiny_data
 
     panel.overrides_edit.setText("")  # cpu-small's batch of 16 is more than the tiny set's 4 training views
     panel.start_button.click()
-    assert "fewer than one batch" in panel.status_label.text() and panel.runner.pid is None
+    message = panel.status_label.text()
+    assert "4 views, fewer than one batch of 16" in message and panel.runner.pid is None
+    assert "data.batch_size=4" in message and "more shapes" in message  # how to fix it
 
     panel.resume_button.click()
     assert "nothing to resume" in panel.status_label.text() and panel.runner.pid is None
@@ -190,6 +205,7 @@ def test_a_failing_command_shows_its_error(qtbot, panel, tiny_dataset, tmp_path)
     assert ended.args[0].exit_code == 2 and not ended.args[0].stop_requested
     message = panel.status_label.text()
     assert message.startswith("Training failed") and "exit code 2" in message and "shard" in message
+    assert "shard" in panel.log.toPlainText()  # the error is in the log too, not filtered away
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
 
 
@@ -232,3 +248,61 @@ def test_a_command_that_cannot_start_is_reported(qtbot, panel, tiny_dataset, tmp
     panel.start_button.click()
     assert "could not start" in panel.status_label.text() and "no-python-here" in panel.status_label.text()
     assert not panel.is_running() and panel.start_button.isEnabled()
+
+
+#: A model small enough to train a few steps in seconds.
+SMALL_MODEL = [
+    "model.image_size=64", "model.width=8", "model.fpn_channels=16", "model.global_features=32",
+    "model.decoder_hidden=[32,32,32,32]", "data.points_per_view=256",
+]
+
+
+def test_a_run_shorter_than_log_every_plots_loss_f1_and_s_from_its_first_step(qtbot, tiny_dataset, tmp_path):
+    # 4 training views at batch 1: 4 steps, fewer than one logging interval of 10.
+    config = load_config("cpu-small", [*SMALL_MODEL, "data.batch_size=1", "optim.epochs=1", "log_every=10"])
+    run_to_completion(train(tiny_dataset, tmp_path / "run", config))
+    history = RunHistory(steps_per_epoch=4, epochs=1)
+    history.add(MetricsFollower(tmp_path / "run" / "metrics.jsonl").read_new())
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.show_history(history)
+    for name in ("loss", "f1", "s"):
+        xs, ys = plots.curve(name).getData()
+        assert list(xs) == [1.0, 4.0], name  # the first step and the last
+        assert all(math.isfinite(y) for y in ys), name
+
+
+def write_checkpoint(path, best_val_iou):
+    config = load_config("cpu-small", SMALL_MODEL)
+    save_checkpoint(path, get_model(config.model), config, {"step": 1, "epoch": 1, "best_val_iou": best_val_iou})
+    return path
+
+
+def test_load_best_model_warns_when_the_run_is_weaker_than_the_shipped_model(qtbot, panel, tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_checkpoint(run_dir / "best.safetensors", 0.21)
+    monkeypatch.setenv("SVR_DESKTOP_MODEL", str(write_checkpoint(tmp_path / "shipped.safetensors", 0.29)))
+    panel.run_dir_edit.setText(str(run_dir))
+    asked = []
+
+    def answer(reply):
+        def question(parent, title, text, *args):
+            asked.append(text)
+            return reply
+        return question
+
+    chosen = []
+    panel.checkpoint_chosen.connect(chosen.append)
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    panel.load_best_button.click()
+    assert chosen == [] and "0.210" in asked[0] and "0.290" in asked[0] and "not loaded" in panel.status_label.text()
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    panel.load_best_button.click()
+    assert chosen == [str(run_dir / "best.safetensors")]
+
+    # A run at least as good as the shipped model loads without a question.
+    write_checkpoint(run_dir / "best.safetensors", 0.35)
+    asked.clear()
+    panel.load_best_button.click()
+    assert asked == [] and len(chosen) == 2
