@@ -202,15 +202,18 @@ def _photo_to_points(
     return stats, report
 
 
+def _box(report: ExportReport) -> str:
+    """The written bounding box's three edges: mm when a real size was given, else normalized units."""
+    if report.mm_per_unit is None:
+        return " x ".join(f"{edge:.3f}" for edge in report.extents) + " normalized units (--size-mm gives mm)"
+    return " x ".join(f"{edge:.1f}" for edge in report.extents) + " mm"
+
+
 def _points_line(image: Path, stats: ReconstructionStats, report: ExportReport) -> str:
     """What was written for a point cloud: points, file size, the part's size, and the run."""
-    if report.mm_per_unit is None:
-        size = " x ".join(f"{edge:.3f}" for edge in report.extents) + " normalized units (--size-mm gives mm)"
-    else:
-        size = " x ".join(f"{edge:.1f}" for edge in report.extents) + " mm"
     return (
         f"{image} -> {report.path}: {report.points:,} points (a point cloud, no surface), {format_bytes(report.bytes)}, "
-        f"box {size}, units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, {stats.total_seconds:.1f} s on {stats.device}"
+        f"box {_box(report)}, units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, {stats.total_seconds:.1f} s on {stats.device}"
     )
 
 
@@ -224,12 +227,8 @@ def _result_line(image: Path, stats: ReconstructionStats, simplified: SimplifyRe
                 f" (99.9 % within {percent(simplified.deviation)} of the size of the full mesh, "
                 f"largest {percent(simplified.max_deviation)})"
             )
-    if report.mm_per_unit is None:
-        size = " x ".join(f"{edge:.3f}" for edge in report.extents) + " normalized units (--size-mm gives mm)"
-    else:
-        size = " x ".join(f"{edge:.1f}" for edge in report.extents) + " mm"
     return (
-        f"{image} -> {report.path}: {faces}, {format_bytes(report.bytes)}, box {size}, "
+        f"{image} -> {report.path}: {faces}, {format_bytes(report.bytes)}, box {_box(report)}, "
         f"watertight={report.watertight}, units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, "
         f"{stats.total_seconds + simplified.seconds:.1f} s on {stats.device}"
         + "".join(f"; {note}" for note in simplified.notes)

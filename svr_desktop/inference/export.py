@@ -172,26 +172,24 @@ def export_mesh(
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; not replaced (choose overwrite to replace it)")
 
-    mm_per_unit = None if units.unit == "normalized" else units.scale_for(mesh)
-    unit, scale = _written_unit(fmt, units.unit, mm_per_unit)
+    note = _unit_note(fmt, units, mesh)
     scaled = trimesh.Trimesh(
-        vertices=np.asarray(mesh.vertices, dtype=np.float64) * scale,
+        vertices=np.asarray(mesh.vertices, dtype=np.float64) * note.scale,
         faces=np.array(mesh.faces, dtype=np.int64),
         process=False,
     )
-    note = _UnitNote(unit=unit, scale=scale, source_unit=units.unit, mm_per_unit=mm_per_unit)
     data = _ENCODERS[fmt](scaled, note)
     _write(path, data, overwrite)
     return ExportReport(
         path=path,
         format=fmt,
-        unit=unit,
-        scale=scale,
-        mm_per_unit=mm_per_unit,
+        unit=note.unit,
+        scale=note.scale,
+        mm_per_unit=note.mm_per_unit,
         faces=len(scaled.faces),
         watertight=bool(scaled.is_watertight),
         bytes=len(data),
-        extents=tuple(float(edge) * (mm_per_unit or 1.0) for edge in np.ptp(np.asarray(mesh.vertices), axis=0)),
+        extents=note.extents(mesh.vertices),
     )
 
 
@@ -217,21 +215,19 @@ def export_point_cloud(
         raise ValueError("the point cloud has NaN or infinite coordinates")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; not replaced (choose overwrite to replace it)")
-    mm_per_unit = None if units.unit == "normalized" else units.scale_for(cloud)
-    unit, scale = _written_unit(fmt, units.unit, mm_per_unit)
-    note = _UnitNote(unit=unit, scale=scale, source_unit=units.unit, mm_per_unit=mm_per_unit)
-    data = _encode_ply_points(points * scale, note)
+    note = _unit_note(fmt, units, cloud)
+    data = _encode_ply_points(points * note.scale, note)
     _write(path, data, overwrite)
     return ExportReport(
         path=path,
         format=fmt,
-        unit=unit,
-        scale=scale,
-        mm_per_unit=mm_per_unit,
+        unit=note.unit,
+        scale=note.scale,
+        mm_per_unit=note.mm_per_unit,
         faces=0,
         watertight=False,
         bytes=len(data),
-        extents=tuple(float(edge) * (mm_per_unit or 1.0) for edge in np.ptp(points, axis=0)),
+        extents=note.extents(points),
         points=len(points),
     )
 
@@ -313,16 +309,21 @@ def _bounding_size(mesh: trimesh.Trimesh, dimension: str) -> float:
     return float(extents["xyz".index(dimension)])
 
 
-def _written_unit(fmt: str, unit: str, mm_per_unit: float | None) -> tuple[str, float]:
-    """The unit of the file's coordinates and the factor from mesh coordinates to them.
+def _unit_note(fmt: str, units: ExportUnits, geometry: trimesh.Trimesh | trimesh.PointCloud) -> _UnitNote:
+    """The units of the file written for ``geometry`` in format ``fmt``.
 
-    glTF is metres by specification: millimetres go in as metres.
+    The real scale (mm per normalized unit) comes from ``units`` measured on
+    ``geometry``; glTF is metres by specification, so millimetres go in as
+    metres.
     """
+    mm_per_unit = None if units.unit == "normalized" else units.scale_for(geometry)
     if mm_per_unit is None:
-        return unit, 1.0
-    if fmt == "glb":
-        return "m", mm_per_unit / _MM_PER_M
-    return unit, mm_per_unit
+        unit, scale = units.unit, 1.0
+    elif fmt == "glb":
+        unit, scale = "m", mm_per_unit / _MM_PER_M
+    else:
+        unit, scale = units.unit, mm_per_unit
+    return _UnitNote(unit=unit, scale=scale, source_unit=units.unit, mm_per_unit=mm_per_unit)
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,11 @@ class _UnitNote:
     def text(self) -> str:
         """One line, e.g. ``svr-desktop units=mm scale=120``."""
         return f"svr-desktop units={self.unit} scale={self.scale:.9g}"
+
+    def extents(self, points) -> tuple[float, float, float]:
+        """The bounding box's x, y and z edges of ``points`` (unscaled coordinates) in the unit
+        asked for: millimetres (also for a GLB, whose file holds metres) or normalized units."""
+        return tuple(float(edge) * (self.mm_per_unit or 1.0) for edge in np.ptp(np.asarray(points), axis=0))
 
 
 # --- encoders --------------------------------------------------------------

@@ -10,12 +10,9 @@ safetensors header is read.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from safetensors import SafetensorError, safe_open
-
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, read_checkpoint_metadata
 from .methods import METHODS
 
 #: What a checkpoint written before methods existed is (see :mod:`.methods`).
@@ -24,11 +21,7 @@ _LEGACY_METHOD = "jin2022"
 
 def checkpoint_method(path: str | Path) -> str:
     """The method a checkpoint records, read from its header alone (``CheckpointError`` if it is not ours)."""
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            meta = json.loads((handle.metadata() or {}).get("svr_desktop", "null"))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+    meta = read_checkpoint_metadata(path)
     model = ((meta or {}).get("config") or {}).get("model") if isinstance(meta, dict) else None
     method = (model or {}).get("method", _LEGACY_METHOD) if isinstance(model, dict) else _LEGACY_METHOD
     if method not in METHODS:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from pydantic import TypeAdapter, ValidationError
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_safetensors
 
 from ..geometry.labels import LABEL_MODES
@@ -79,6 +79,20 @@ class ModelCheckpoint:
         if self.output_kind == "points":
             return None
         return 0.0 if self.output_kind == "sdf" else 0.5
+
+
+def read_checkpoint_metadata(path: str | Path):
+    """The JSON metadata document of a checkpoint, read from its header alone (no weights).
+
+    Quick enough to call before deciding to load a model.  Returns whatever
+    the document holds (``None`` when there is none) and leaves interpreting
+    it to the caller; ``CheckpointError`` when the file cannot be read.
+    """
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return json.loads((handle.metadata() or {}).get("svr_desktop", "null"))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
 
 
 def read_checkpoint_file(path: str | Path) -> CheckpointFile:

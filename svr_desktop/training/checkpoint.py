@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_safetensors
 
 from ..files import atomic_write_bytes
@@ -28,6 +27,7 @@ from ..model.checkpoint import (
     ModelCheckpoint,
     build_model,
     read_checkpoint_file,
+    read_checkpoint_metadata,
 )
 from ..model.implicit import ImplicitNetwork
 from ..model.methods import output_kind
@@ -118,11 +118,7 @@ def recorded_best_val_iou(path: str | Path) -> float | None:
     for a file that is not a readable SVR Desktop checkpoint.
     """
     path = Path(path)
-    try:
-        with safe_open(path, framework="pt") as handle:
-            meta = json.loads((handle.metadata() or {}).get("svr_desktop", "null"))
-    except (OSError, SafetensorError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+    meta = read_checkpoint_metadata(path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an SVR Desktop checkpoint")
     training = meta.get("training")

@@ -25,18 +25,11 @@ from .window_helpers import (
     SAMPLE_PHOTO,
     close_messages,
     drop_files,
+    new_window,
     open_and_wait,
     reconstruct_and_wait,
     visible_messages,
 )
-
-
-def new_window(qtbot, checkpoint) -> MainWindow:
-    window = MainWindow(checkpoint=checkpoint)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.model_ready, timeout=LOAD_TIMEOUT_MS):
-        window.show()
-    return window
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import trimesh
 from svr_desktop.gui import export_dialog
 from svr_desktop.gui.compare_panel import POINTS_NOT_COMPARED
 from svr_desktop.gui.export_dialog import POINTS_NOTE, ExportOptions
-from svr_desktop.gui.main_window import POINTS_NEED_PLY, MainWindow
+from svr_desktop.gui.main_window import POINTS_NEED_PLY
 from svr_desktop.gui.parameters_panel import NO_THRESHOLD_FOR_POINTS
 from svr_desktop.inference.export import ExportUnits
 from svr_desktop.inference.simplify import FaceTarget
@@ -28,7 +28,7 @@ from svr_desktop.model.catalog import method_checkpoints
 from svr_desktop.training.checkpoint import save_checkpoint
 from svr_desktop.training.config import load_config
 
-from .window_helpers import LOAD_TIMEOUT_MS, SAMPLE_PHOTO, open_and_wait, reconstruct_and_wait
+from .window_helpers import LOAD_TIMEOUT_MS, SAMPLE_PHOTO, new_window, open_and_wait, reconstruct_and_wait
 
 #: Each method shrunk to a checkpoint of a few hundred kB (preset, overrides).
 SMALL = {
@@ -63,14 +63,6 @@ def models(tmp_path, monkeypatch):
     points = save_small(folder / "pointcloud.safetensors", "pointcloud")
     monkeypatch.setenv("SVR_DESKTOP_MODEL", str(default))
     return {"default": default, "pointcloud": points}
-
-
-def new_window(qtbot, checkpoint) -> MainWindow:
-    window = MainWindow(checkpoint=checkpoint)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.model_ready, timeout=LOAD_TIMEOUT_MS):
-        window.show()
-    return window
 
 
 def test_the_catalog_finds_each_methods_checkpoint(models, tmp_path):

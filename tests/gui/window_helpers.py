@@ -8,12 +8,22 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from svr_desktop.gui.main_window import MainWindow
 from svr_desktop.paths import resources_dir
 
 SAMPLE_PHOTO = resources_dir() / "samples" / "flange_studio.png"
 #: Generous limits for work on the shared 2-core machine (not speed assertions).
 LOAD_TIMEOUT_MS = 60_000
 RECONSTRUCT_TIMEOUT_MS = 120_000
+
+
+def new_window(qtbot, checkpoint) -> MainWindow:
+    """A shown main window on ``checkpoint``, once its model has loaded."""
+    window = MainWindow(checkpoint=checkpoint)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.model_ready, timeout=LOAD_TIMEOUT_MS):
+        window.show()
+    return window
 
 
 def drop_files(target: QWidget, paths: list[Path]) -> QDropEvent:
