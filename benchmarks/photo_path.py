@@ -25,6 +25,12 @@ and is scored in its view frame:
   two renderers' exact masks (a check that both frame the view alike).
 
     python benchmarks/photo_path.py [--set /work/data/photo-bench] [--checkpoint CK] [--resolution 64] [--limit N]
+    python benchmarks/photo_path.py --masks-only   # the automatic masks alone (seconds, not minutes)
+
+``--masks-only`` runs only :func:`prepare_photo` with the model's segmenter
+(what ``reconstruct`` runs before the network) and scores the masks; its
+JSON line has ``mean_mask_iou``, ``min_mask_iou``, ``masks_below_0_85``,
+``empty_masks`` and how well the confidence flags the bad masks.
 
 Prints one line per image and ends with one JSON line: per-image figures and
 the means (``mean_mask_iou``, ``min_mask_iou``, ``masks_below_0_85``,
@@ -48,7 +54,7 @@ from PIL import Image
 from svr_desktop.data.render import Renderer
 from svr_desktop.geometry.frames import PADDED_HALF
 from svr_desktop.geometry.metrics import chamfer_l1, iou
-from svr_desktop.inference.preprocess import Photo, PreparedPhoto
+from svr_desktop.inference.preprocess import CONFIDENT_AGREEMENT, Photo, PreparedPhoto, PhotoError, prepare_photo
 from svr_desktop.inference.reconstructor import Reconstructor
 from svr_desktop.inference.settings import ReconstructionSettings
 from svr_desktop.paths import default_model_path
@@ -164,12 +170,52 @@ def summarize(rows: list[dict], **header) -> dict:
     }
 
 
+def score_masks(reconstructor: Reconstructor, records: list[dict]) -> dict:
+    """Only the automatic masks: ``prepare_photo`` as ``reconstruct`` calls it, against the true masks."""
+    rows = []
+    for record in records:
+        photo = np.asarray(Image.open(record["image"]).convert("RGB"))
+        true_mask = read_mask(record["mask"])
+        try:
+            prepared = prepare_photo(Photo.from_array(photo), reconstructor.image_size, segmenter=reconstructor.segmenter)
+            found, method, confidence = prepared.photo_mask, prepared.background_method, prepared.mask_confidence
+        except PhotoError:  # an empty mask
+            found, method, confidence = np.zeros_like(true_mask), "empty", None
+        rows.append({
+            "image": record["name"], "ground": record["ground"]["kind"], "material": record["material"]["kind"],
+            "mask_iou": round(mask_iou(found, true_mask), 4), "mask": method,
+            "mask_confidence": None if confidence is None else round(confidence, 4),
+        })
+        print(f"{record['name']:52s} {rows[-1]['mask_iou']:6.3f} {method:8s} {confidence if confidence is not None else float('nan'):6.3f}"
+              f"  {rows[-1]['ground']}/{rows[-1]['material']}", flush=True)
+    return summarize_masks(rows)
+
+
+def summarize_masks(rows: list[dict]) -> dict:
+    """Means of a ``--masks-only`` run; a mask counts as flagged when its confidence is below
+    :data:`CONFIDENT_AGREEMENT` (no confidence counts as not flagged)."""
+    masks = [row["mask_iou"] for row in rows]
+    bad = [m < MASK_FLOOR for m in masks]
+    flagged = [row["mask_confidence"] is not None and row["mask_confidence"] < CONFIDENT_AGREEMENT for row in rows]
+    return {
+        "n": len(rows),
+        "mean_mask_iou": _mean(masks),
+        "min_mask_iou": min(masks),
+        "masks_below_0_85": sum(bad),
+        "empty_masks": sum(m < 0.01 for m in masks),
+        "flagged_bad": sum(b and f for b, f in zip(bad, flagged)),
+        "flagged_good": sum(f and not b for b, f in zip(bad, flagged)),
+        "images": rows,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=Path("/work/data/photo-bench"), help="the benchmark set (scenes.json)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
     parser.add_argument("--resolution", type=int, default=64, help="effective grid resolution (default 64)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
+    parser.add_argument("--masks-only", action="store_true", help="score only the automatic masks (no reconstruction)")
     args = parser.parse_args()
 
     checkpoint = args.checkpoint or default_model_path()
@@ -177,6 +223,10 @@ def main() -> None:
     settings = ReconstructionSettings(resolution=args.resolution)
     render_settings, records = load_set(args.set)
     records = records[: args.limit]
+    if args.masks_only:
+        print(f"model {checkpoint}, masks only, {len(records)} images")
+        print(json.dumps({"checkpoint": str(checkpoint), "set": str(args.set), **score_masks(reconstructor, records)}))
+        return
     print(f"model {checkpoint} on {reconstructor.device}, resolution {args.resolution}, {len(records)} images")
     print(f"{'image':52s} {'mask':>6s} {'IoU':>6s} {'own':>6s} {'ownmsk':>6s} {'a_auto':>6s} {'a_true':>6s}  ground/material")
     rows = []

@@ -8,19 +8,24 @@ were refused within two seconds.  A few cases also run as a child process,
 for the real exit path.
 """
 
+import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
 from copy import deepcopy
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import trimesh
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from svr_desktop.cli import main
+from svr_desktop.data.shards import read_shard, write_shard
 from svr_desktop.model.config import MAX_PARAMETERS, ModelConfig, model_size
 from svr_desktop.model.methods import get_model
 from svr_desktop.training.checkpoint import read_checkpoint, save_checkpoint
@@ -300,6 +305,52 @@ BAD_DEVICES = ["tpu", "quantum", "meta", "xla", "cpu:-1", "cuda:x", "0"]
 DEVICE_COMMANDS = ["reconstruct", "train", "evaluate"]
 
 
+def nan_at(array: np.ndarray, index: int = 3) -> np.ndarray:
+    """A copy of ``array`` with one NaN."""
+    array = np.array(array, dtype=array.dtype)
+    array.reshape(-1)[index] = np.nan
+    return array
+
+
+#: Shards whose shape records are broken: (change of each record, fragment of the message).
+SHARD_CASES = {
+    "NaN training points": (lambda r: {"train_points": nan_at(r.train_points)}, "train_points hold NaN"),
+    "infinite training distances": (lambda r: {"train_distance": np.full_like(r.train_distance, np.inf)}, "train_distance hold NaN"),
+    "NaN validation points": (lambda r: {"val_points": nan_at(r.val_points)}, "val_points hold NaN"),
+    "NaN mesh vertices": (lambda r: {"mesh_vertices": nan_at(r.mesh_vertices)}, "mesh_vertices hold NaN"),
+    "a NaN projection scale": (lambda r: {"a": nan_at(r.a, 0)}, "a hold NaN"),
+    "NaN layered depth": (lambda r: {"depth_entry": nan_at(r.depth_entry)}, "depth_entry hold NaN"),
+    "single-channel images": (lambda r: {"images": np.ascontiguousarray(r.images[..., :1])}, "images should be an array of V x H x W x 3"),
+    "grey images without a channel axis": (lambda r: {"images": np.ascontiguousarray(r.images[..., 0])}, "images should be an array"),
+    "RGBA images": (lambda r: {"images": np.concatenate([r.images, r.images[..., :1]], axis=-1)}, "images should be an array"),
+    "float images": (lambda r: {"images": r.images.astype(np.float32) / 255}, "8-bit"),
+    "masks of another size": (lambda r: {"masks": np.ascontiguousarray(r.masks[:, :-1])}, "masks should be an array"),
+    "a view without a rotation": (lambda r: {"rotations": r.rotations[:-1]}, "with V = 1 as in rotations"),
+    "fewer inside flags than points": (lambda r: {"train_inside": r.train_inside[:-1]}, "train_inside should be an array"),
+    "depth maps of another size": (lambda r: {"depth_count": np.ascontiguousarray(r.depth_count[:, :-1, :-1])}, "depth_count should be an array"),
+    "faces beyond the vertices": (lambda r: {"mesh_faces": r.mesh_faces + len(r.mesh_vertices)}, "mesh_faces refer to vertices"),
+    "integer points": (lambda r: {"train_points": r.train_points.astype(np.int32)}, "train_points should hold real numbers"),
+}
+SHARD_COMMANDS = ["train", "evaluate"]
+
+#: Mesh files that are no solid to compare: (file name, contents, fragment of the message).
+MESH_CASES = [
+    ("one_triangle.obj", b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "encloses no volume"),
+    ("open_fan.obj", b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\n", "encloses no volume"),
+    ("collinear.obj", b"v 0 0 0\nv 1 0 0\nv 2 0 0\nf 1 2 3\n", "all triangles are degenerate"),
+    ("repeated_vertex.obj", b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 1 2\nf 2 3 3\n", "all triangles are degenerate"),
+    ("only_degenerate.obj", b"v 0 0 0\nv 1 0 0\nv 2 0 0\nv 0 1 0\nf 1 2 3\nf 1 1 4\n", "all triangles are degenerate"),
+    ("box_1e30.stl", None, "too large"),
+    ("box_1e12.stl", None, "too large"),
+]
+#: How each command is given a mesh; compare takes it as the reference and as the candidate.
+MESH_COMMANDS = ["compare reference", "compare candidate", "evaluate --meshes"]
+#: Open meshes that ``evaluate`` (and ``dataset build``) repair into a solid by their winding number, as documented.
+REPAIRED_BY_EVALUATE = ("open_fan.obj",)
+#: Of those, the file problems that also stop ``remesh`` before any work (it repairs open meshes itself).
+REMESH_REFUSES = ("all triangles are degenerate", "too large")
+
+
 # --- fixtures and helpers ----------------------------------------------------
 
 
@@ -430,6 +481,9 @@ def test_checkpoints_with_absurd_configs_are_refused_before_a_model_is_built(wor
     (tmp_path / "run" / "last.safetensors").write_bytes(checkpoint.read_bytes())
     code, stderr, _ = run_cli(capsys, "train", "--data", work / "data", "--out", tmp_path / "run", "--resume", "--quiet")
     assert_one_line_error(code, stderr, "train", "its configuration is invalid", fragment)
+    # nothing damaged: the run keeps its checkpoint as it was, and gains nothing
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["last.safetensors"]
+    assert (tmp_path / "run" / "last.safetensors").read_bytes() == checkpoint.read_bytes()
 
 
 @pytest.mark.parametrize("metadata,fragment", CHECKPOINT_METADATA_CASES.values(), ids=CHECKPOINT_METADATA_CASES)
@@ -480,7 +534,7 @@ def test_broken_manifests_are_refused_by_train_and_evaluate(work, tmp_path, caps
     else:
         args = ["evaluate", "--checkpoint", work / "tiny.safetensors", "--data", tmp_path, "--out", tmp_path / "report", "--quiet"]
     code, stderr, _ = run_cli(capsys, *args)
-    assert_one_line_error(code, stderr, command, fragment)
+    assert_one_line_error(code, stderr, command, fragment, str(tmp_path))  # names the data set or its manifest
     assert not (tmp_path / "run").exists() and not (tmp_path / "report").exists()
 
 
@@ -534,8 +588,135 @@ def test_the_corpus_holds_at_least_200_bad_inputs():
         2 * len(VALUE_CASES), len(COMBINATION_CASES), len(OVERRIDE_CASES), len(YAML_FILE_CASES),
         len(CHECKPOINT_CONFIG_CASES) + len(CHECKPOINT_METADATA_CASES), 2 * len(MANIFEST_CASES),
         len(REFUSED_OPTIONS), len(BAD_DEVICES) * len(DEVICE_COMMANDS),
+        len(SHARD_CASES) * len(SHARD_COMMANDS), len(MESH_COMMAND_CASES),
     ]
     assert sum(sizes) >= 200 and min(sizes) > 0
+
+
+# --- data-set shards ------------------------------------------------------------
+
+
+def dataset_files(root: Path) -> dict[str, str]:
+    """{relative path: SHA-256} of every file under ``root``."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def broken_datasets(tiny_dataset, tmp_path_factory):
+    """{case: a copy of the tiny data set whose shards hold the case's broken records}."""
+    root = tmp_path_factory.mktemp("broken_shards")
+    made = {}
+    for index, (name, (change, _)) in enumerate(SHARD_CASES.items()):
+        folder = root / f"case{index}"
+        shutil.copytree(tiny_dataset, folder, ignore=shutil.ignore_patterns("cache"))
+        for shard in sorted((folder / "shards").glob("*.npz")):
+            write_shard(shard, [replace(record, **change(record)) for record in read_shard(shard)])
+        made[name] = folder
+    return made
+
+
+@pytest.mark.parametrize("command", SHARD_COMMANDS)
+@pytest.mark.parametrize("case", SHARD_CASES)
+def test_broken_shards_are_refused_naming_the_shard_and_shape(broken_datasets, work, tmp_path, capsys, monkeypatch, command, case):
+    """NaN points, single-channel images, ... used to train silently (IoU 0) or fail in a loader worker with a traceback."""
+    data, fragment = broken_datasets[case], SHARD_CASES[case][1]
+    before = dataset_files(data)
+    if command == "train":
+        # The trainer builds its network before it opens the data set: let it build the tiny one.
+        monkeypatch.setattr("svr_desktop.training.trainer.get_model", get_model)
+        args = ["train", "--data", data, "--out", tmp_path / "run", "--quiet", *[a for item in TINY_MODEL for a in ("--set", item)]]
+    else:
+        args = ["evaluate", "--checkpoint", work / "tiny.safetensors", "--data", data, "--out", tmp_path / "report", "--quiet"]
+    code, stderr, _ = run_cli(capsys, *args)
+    assert_one_line_error(code, stderr, command, fragment, "shard_", "rebuild the data set")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "report").exists()
+    assert dataset_files(data) == before  # no cache copy made of a broken shard, nothing rewritten
+
+
+def test_a_cached_copy_made_before_the_check_is_refused_naming_the_shard(tiny_dataset, tmp_path, capsys, monkeypatch):
+    """A memory-mapped copy of a broken shard, made by an earlier version, still has its shapes checked."""
+    from svr_desktop.data.dataset import CACHE_DIR
+    from svr_desktop.data.shards import shard_bytes
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data, ignore=shutil.ignore_patterns("cache"))
+    for shard in sorted((data / "shards").glob("*.npz")):
+        broken = [replace(record, images=np.ascontiguousarray(record.images[..., 0])) for record in read_shard(shard)]
+        (data / CACHE_DIR).mkdir(exist_ok=True)
+        (data / CACHE_DIR / shard.name).write_bytes(shard_bytes(broken, compress=False))  # newer than the shard
+    monkeypatch.setattr("svr_desktop.training.trainer.get_model", get_model)
+    args = ["train", "--data", data, "--out", tmp_path / "run", "--quiet", *[a for item in TINY_MODEL for a in ("--set", item)]]
+    code, stderr, _ = run_cli(capsys, *args)
+    assert_one_line_error(code, stderr, "train", f"{data / 'shards'}/shard_", "images should be an array", "rebuild the data set")
+    assert f"/{CACHE_DIR}/" not in stderr and "data-set cache" not in stderr
+
+
+def test_the_shipped_kind_of_shard_passes_the_check(tiny_dataset, tmp_path):
+    """The check refuses nothing that a build writes, and a memory-mapped copy is checked without reading its values."""
+    from svr_desktop.data.shards import read_mapped_shard, record_problem
+
+    shard = next((tiny_dataset / "shards").glob("*.npz"))
+    assert all(record_problem(record) is None for record in read_shard(shard))
+    assert all(record_problem(record, check_values=False) is None for record in read_mapped_shard(shard, tmp_path / "cache"))
+
+
+# --- meshes ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bad_meshes(tmp_path_factory):
+    """{file name: a folder holding only that mesh file}."""
+    root = tmp_path_factory.mktemp("bad_meshes")
+    folders = {}
+    for name, contents, _ in MESH_CASES:
+        folder = root / Path(name).stem
+        folder.mkdir()
+        if contents is not None:
+            (folder / name).write_bytes(contents)
+        else:
+            box = trimesh.creation.box((1.0, 2.0, 3.0))
+            box.apply_scale(float(name.split("_")[1].removesuffix(".stl")))
+            box.export(folder / name)
+        folders[name] = folder
+    return folders
+
+
+MESH_COMMAND_CASES = [
+    pytest.param(command, name, fragment, id=f"{name}-{command}")
+    for name, _, fragment in MESH_CASES
+    for command in MESH_COMMANDS
+    if not (command.startswith("evaluate") and name in REPAIRED_BY_EVALUATE)
+]
+
+
+@pytest.mark.parametrize("command,name,fragment", MESH_COMMAND_CASES)
+def test_meshes_that_are_no_solid_are_refused_not_scored(work, bad_meshes, tmp_path, capsys, command, name, fragment):
+    """A single triangle or only degenerate faces used to score IoU 0; a box scaled by 1e30 printed numpy warnings first."""
+    mesh, good = bad_meshes[name] / name, work / "meshes" / "box.stl"
+    before = mesh.read_bytes()
+    if command == "compare reference":
+        args = ["compare", mesh, good]
+    elif command == "compare candidate":
+        args = ["compare", good, mesh]
+    else:
+        args = ["evaluate", "--checkpoint", work / "tiny.safetensors", "--meshes", bad_meshes[name], "--out", tmp_path / "report", "--quiet"]
+    code, stderr, _ = run_cli(capsys, *args)
+    assert_one_line_error(code, stderr, command.split()[0], name, fragment)
+    assert mesh.read_bytes() == before and not (tmp_path / "report").exists()
+    if fragment in REMESH_REFUSES:
+        code, stderr, _ = run_cli(capsys, "remesh", mesh, "--out", tmp_path / "solid.stl")
+        assert_one_line_error(code, stderr, "remesh", name, fragment)
+        assert not (tmp_path / "solid.stl").exists()
+
+
+def test_a_build_from_meshes_that_are_all_unusable_says_why(bad_meshes, tmp_path, capsys):
+    folder = bad_meshes["one_triangle.obj"]
+    code, stderr, _ = run_cli(capsys, "dataset", "build", "--out", tmp_path / "data", "--meshes", folder,
+                              "--views", 1, "--image-size", 64, "--depth-size", 64, "--workers", 1)
+    line = stderr.strip().splitlines()[-1]  # after its plain progress lines
+    assert code == 2 and "Traceback" not in stderr
+    assert line.startswith("svr-desktop dataset build: error: ") and "no usable shapes" in line
+    assert "one_triangle.obj" in line and "no volume" in line, line
 
 
 # --- the real exit path ----------------------------------------------------------

@@ -11,7 +11,8 @@ from svr_desktop.geometry.frames import (
     rotate_points,
     to_view_frame,
 )
-from svr_desktop.geometry.mesh_io import MeshLoadError, load_mesh
+from svr_desktop.geometry.mesh_io import MAX_COORDINATE, MeshLoadError, load_mesh, load_solid_mesh
+from svr_desktop.geometry.metrics import encloses_volume, iou
 
 
 def test_normalize_fills_the_unit_cube():
@@ -117,3 +118,35 @@ def test_clear_errors_for_bad_files(tmp_path):
         message = str(info.value)
         assert str(path) in message
         assert expected[name] in message, (name, message)
+
+
+def test_a_closed_mesh_turned_inside_out_is_turned_right(tmp_path):
+    """Inside tests (labels, IoU) would otherwise find nothing inside it."""
+    box = trimesh.creation.box((1.0, 0.5, 0.25))
+    inverted = box.copy()
+    inverted.invert()
+    inverted.export(tmp_path / "inside_out.stl")
+    loaded = load_mesh(tmp_path / "inside_out.stl")
+    assert loaded.volume == pytest.approx(box.volume)
+    assert iou(loaded, box) == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_solid_must_enclose_a_volume_and_a_thin_plate_does(tmp_path):
+    plate = trimesh.creation.box((1.0, 1.0, 0.01))
+    plate.export(tmp_path / "plate.stl")
+    assert encloses_volume(load_solid_mesh(tmp_path / "plate.stl"))
+    (tmp_path / "sheet.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0.2\nf 1 2 3\nf 2 4 3\n")
+    assert not encloses_volume(load_mesh(tmp_path / "sheet.obj"))  # loads: a surface is a mesh
+    with pytest.raises(MeshLoadError, match="sheet.obj: encloses no volume"):
+        load_solid_mesh(tmp_path / "sheet.obj")
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e12, 2 * MAX_COORDINATE])
+def test_coordinates_too_large_are_refused_before_any_processing(tmp_path, scale, recwarn):
+    box = trimesh.creation.box((1.0, 2.0, 3.0))
+    box.apply_scale(scale / 1.5)  # the largest coordinate becomes scale
+    box.export(tmp_path / "huge.stl")
+    with pytest.raises(MeshLoadError, match="huge.stl: vertex coordinates reach .* too large"):
+        load_mesh(tmp_path / "huge.stl")
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]  # numpy's overflow warnings came first
+

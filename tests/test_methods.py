@@ -1,6 +1,7 @@
 """The selectable methods (issue 16): jin2022, occnet and disn behind one field interface.
 
-(The point-cloud method has its own tests: ``test_pointcloud_method.py``.)
+(The point-cloud method and the two-stage d-occnet have their own tests:
+``test_pointcloud_method.py``, ``test_doccnet.py``.)
 
 Shapes and a gradient step, an image-conditioned overfit that beats the
 trivial baseline, checkpoints that record and recover their method, the fast
@@ -41,8 +42,9 @@ SMALL_OVERRIDES = [f"model.{key}={list(value) if isinstance(value, tuple) else v
 LABEL_MODE = {"jin2022": "binary", "occnet": "binary", "disn": "sdf"}
 OUTPUT_KIND = {"jin2022": "occupancy", "occnet": "occupancy", "disn": "sdf"}
 A = 1 / 0.55
-#: The methods whose network is an implicit field (the others output points).
-FIELD_METHODS = [name for name, method in METHODS.items() if method.output_kind != "points"]
+#: The methods whose network is an implicit field of the image alone (the others output
+#: points or build on another method's checkpoint).
+FIELD_METHODS = [name for name, method in METHODS.items() if method.output_kind != "points" and method.stage_one is None]
 
 
 def small_model(method: str, seed: int = 0):
@@ -66,7 +68,7 @@ def targets_for(method: str, distance: torch.Tensor) -> torch.Tensor:
 
 
 def test_the_registry_names_each_method_with_its_preset():
-    assert list(METHODS) == ["jin2022", "occnet", "disn", "pointcloud"]
+    assert list(METHODS) == ["jin2022", "occnet", "disn", "pointcloud", "d-occnet"]
     assert FIELD_METHODS == ["jin2022", "occnet", "disn"]
     assert ModelConfig().method == "jin2022"
     for name in FIELD_METHODS:

@@ -45,3 +45,17 @@ def test_summary_means_and_gap():
     assert summary["n"] == 2 and summary["masks_below_0_85"] == 2
     assert summary["mean_iou_photo"] == 0.2 and summary["gap"] == pytest.approx(0.1)
     assert summary["mean_cd_l1_own_render"] is None and summary["ab_mismatches"] == 0
+
+
+def test_mask_only_summary_counts_floor_empty_and_flags():
+    script = load_script("benchmarks/photo_path.py")
+    rows = [
+        {"mask_iou": 0.97, "mask_confidence": 0.95},
+        {"mask_iou": 0.80, "mask_confidence": 0.5},  # bad and flagged
+        {"mask_iou": 0.0, "mask_confidence": None},  # empty, not flagged
+        {"mask_iou": 0.90, "mask_confidence": 0.6},  # good but flagged
+    ]
+    summary = script.summarize_masks(rows)
+    assert summary["n"] == 4 and summary["masks_below_0_85"] == 2 and summary["empty_masks"] == 1
+    assert summary["flagged_bad"] == 1 and summary["flagged_good"] == 1
+    assert summary["mean_mask_iou"] == pytest.approx(0.6675)

@@ -126,3 +126,21 @@ def test_wrong_checkpoints_and_missing_default_model(tmp_path):
     env = {**__import__("os").environ, "SVR_DESKTOP_MODEL": str(tmp_path / "none.safetensors")}
     missing = run_cli(photo, "--out", tmp_path / "a.stl", env=env)
     assert missing.returncode == 2 and "no default model" in missing.stderr
+
+
+def test_a_fully_transparent_photo_is_never_reconstructed_silently(tmp_path, capsys):
+    """Issue 15: an all-transparent photo was reconstructed as if something were there, and the
+    command line did not print the preparation's notes.  Either it is refused in one line, or the
+    result line says that the alpha channel was set aside."""
+    from svr_desktop.cli import main
+
+    Image.new("RGBA", (160, 120), (0, 0, 0, 0)).save(tmp_path / "nothing.png")
+    code = main(["reconstruct", str(tmp_path / "nothing.png"), "--out", str(tmp_path / "part.stl"), "--resolution", "32"])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    if code == 0:
+        assert "transparent" in out.strip().splitlines()[-1], out
+    else:
+        errors = [line for line in err.strip().splitlines() if " · " not in line]  # progress lines aside
+        assert code == 2 and len(errors) == 1 and "transparent" in errors[0], err
+        assert not (tmp_path / "part.stl").exists()

@@ -92,3 +92,28 @@ def test_reconstructor_uses_its_models_segmenter_for_auto_backgrounds(monkeypatc
     assert _iou(prepared.photo_mask, truth) > 0.97
     plain = Reconstructor(get_model(ModelConfig(encoder="fpn", **SMALL)), "occupancy", torch.device("cpu"))
     assert plain.segmenter is None  # no head: GrabCut as before
+
+
+def test_exposure_lift_brightens_dark_tones_and_keeps_black_and_white():
+    from svr_desktop.inference.segmentation import EXPOSURE_GAMMA, exposure_lift
+
+    values = np.arange(256, dtype=np.uint8).reshape(1, 256, 1).repeat(3, axis=2)
+    lifted = exposure_lift(values).astype(int)[0, :, 0]
+    assert lifted[0] == 0 and lifted[255] == 255 and np.all(np.diff(lifted) >= 0)
+    assert lifted[40] > 40 + 15 and lifted[230] - 230 < 10  # dark parts gain most, light grounds stay
+    assert EXPOSURE_GAMMA < 1.0
+    assert np.array_equal(exposure_lift(values, 1.0), values)
+
+
+def test_network_segmenter_averages_the_photo_and_its_mirror_image():
+    torch.manual_seed(0)
+    model = get_model(ModelConfig(encoder="fpn", depth_head=True, depth_layers=2, **SMALL)).eval()
+    photo, _ = _photo((96, 96))
+    segmenter = NetworkSegmenter(model)
+    assert segmenter.mirror and segmenter.gamma < 1.0
+    plain = segmenter(photo.rgb)
+    mirrored = segmenter(np.ascontiguousarray(photo.rgb[:, ::-1]))
+    # mirror-equivariant by construction, up to the half-pixel resampling of the crops
+    assert np.abs(mirrored[:, ::-1] - plain).max() < 0.02
+    single = NetworkSegmenter(model, gamma=1.0, mirror=False)(photo.rgb)
+    assert single.shape == plain.shape and not np.allclose(single, plain)

@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except (ValueError, OSError) as exc:
-        print(f"svr-desktop {args.command}: error: {exc}", file=sys.stderr)
+        # As argparse's own errors: "svr-desktop dataset build: error: ..." for a nested command.
+        print(f"svr-desktop {getattr(args, 'command_name', args.command)}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -50,7 +50,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--surface-points", type=integer(1, MAX_POINTS), default=SamplingConfig.surface_points, help=f"training points near the surface per shape (default {SamplingConfig.surface_points}, the paper's)")
     build.add_argument("--uniform-points", type=integer(1, MAX_POINTS), default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
     build.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
-    build.set_defaults(handler=run_build)
+    build.set_defaults(handler=run_build, command_name="dataset build")  # errors name the whole command
 
 
 def run_build(args: argparse.Namespace) -> int:

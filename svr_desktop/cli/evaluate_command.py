@@ -14,6 +14,7 @@ from ..evaluation.report import json_line, text_table
 from ..evaluation.views import dataset_views, render_mesh_folder
 from ..geometry.metrics import EMD_POINTS, IOU_POINTS
 from ..inference.reconstructor import Reconstructor
+from ..model.checkpoint import read_model_checkpoint
 from .options import GRID_RESOLUTIONS, integer, seed
 from .progress_bar import run_with_progress_bar
 
@@ -60,20 +61,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     facts = [("checkpoint", str(args.checkpoint))]
     skipped: list[str] = []
-    # The inputs are checked before the model loads.
+    # The inputs are checked before the model is built: the data set's views, or the meshes rendered at the
+    # input size the checkpoint's (checked) config states.
     if args.data is not None:
         views = dataset_views(args.data, args.split, args.views, args.shapes)
         facts.append(("inputs", f"data set {args.data}, split '{args.split}': stored renders with their a, b"))
     else:
         MeshFolderSource(args.meshes)  # refuses a missing folder or one without mesh files
-    reconstructor = Reconstructor.from_checkpoint(args.checkpoint, device)
+    stored = read_model_checkpoint(args.checkpoint)
     if args.meshes is not None:
+        image_size = stored.model_config.image_size
         rendered = run_with_progress_bar(
-            render_mesh_folder(args.meshes, args.views or 1, args.seed, reconstructor.image_size, args.shapes), quiet=args.quiet
+            render_mesh_folder(args.meshes, args.views or 1, args.seed, image_size, args.shapes), quiet=args.quiet
         )
         views, skipped = rendered.views, rendered.skipped
-        facts.append(("inputs", f"mesh folder {args.meshes}, rendered at {reconstructor.image_size} px by the data-set "
+        facts.append(("inputs", f"mesh folder {args.meshes}, rendered at {image_size} px by the data-set "
                                 f"renderer (seed {args.seed}, random rotation per view)"))
+    reconstructor = Reconstructor.from_read_checkpoint(stored, device)
     metrics = sampled_metrics(args.metric_points, args.edge_samples)
     settings = EvaluationSettings(resolution=args.resolution, seed=args.seed, metrics=metrics, save_meshes=args.save_meshes)
     result = run_with_progress_bar(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..files import atomic_write_bytes, remove_orphan_temp_files
 from ..geometry.frames import normalization_of, normalize_mesh
-from ..geometry.mesh_io import MESH_EXTENSIONS, load_mesh
+from ..geometry.mesh_io import MESH_EXTENSIONS, load_mesh, load_solid_mesh
 from ..geometry.metrics import MeshComparison, compare_meshes
 from ..geometry.remesh import remesh_watertight
 from .options import GRID_RESOLUTIONS, seed
@@ -57,7 +57,7 @@ def print_comparison(result: MeshComparison, as_json: bool) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    reference, candidate = load_mesh(args.reference), load_mesh(args.candidate)
+    reference, candidate = load_solid_mesh(args.reference), load_solid_mesh(args.candidate)
     if not args.no_normalize:
         reference, candidate = normalize_mesh(reference)[0], normalize_mesh(candidate)[0]
     print_comparison(compare_meshes(candidate, reference, rng=args.seed), args.json)

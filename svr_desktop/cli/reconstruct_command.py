@@ -134,6 +134,9 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm is not None else ExportUnits.normalized()
     faces = FaceTarget.parse(args.faces, args.tolerance)
     settings = ReconstructionSettings(resolution=args.resolution, threshold=args.threshold, device=args.device)
+    # The device first: reading a checkpoint checks its network's size on torch's meta device, which
+    # takes about a second the first time in a process.
+    device = pick_device(settings.device)
     stored = _read(checkpoint, settings.threshold)
     points = stored.output_kind == "points"
     outputs = _outputs(args, points)
@@ -141,7 +144,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         plan = [*progress_plan(settings, "points"), ("write", 0.01)]
     else:
         plan = [*progress_plan(settings), *export_plan(faces, expected_faces(settings.resolution))]
-    reconstructor = Reconstructor.from_read_checkpoint(stored, pick_device(settings.device))
+    reconstructor = Reconstructor.from_read_checkpoint(stored, device)
     if not _names_a_file(args.out):
         args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
@@ -214,11 +217,13 @@ def _points_line(image: Path, stats: ReconstructionStats, report: ExportReport) 
     return (
         f"{image} -> {report.path}: {report.points:,} points (a point cloud, no surface), {format_bytes(report.bytes)}, "
         f"box {_box(report)}, units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, {stats.total_seconds:.1f} s on {stats.device}"
+        + "".join(f"; {note}" for note in stats.notes)
     )
 
 
 def _result_line(image: Path, stats: ReconstructionStats, simplified: SimplifyReport, report: ExportReport) -> str:
-    """What was written: faces and how they were chosen, file size, the part's size, and the run."""
+    """What was written: faces and how they were chosen, file size, the part's size, the run, and the
+    notes of the photo's preparation (e.g. that an all-transparent alpha channel was set aside for GrabCut)."""
     faces = f"{report.faces:,} faces"
     if simplified.faces_after != simplified.faces_before:
         faces += f" of {simplified.faces_before:,}"
@@ -231,5 +236,5 @@ def _result_line(image: Path, stats: ReconstructionStats, simplified: SimplifyRe
         f"{image} -> {report.path}: {faces}, {format_bytes(report.bytes)}, box {_box(report)}, "
         f"watertight={report.watertight}, units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, "
         f"{stats.total_seconds + simplified.seconds:.1f} s on {stats.device}"
-        + "".join(f"; {note}" for note in simplified.notes)
+        + "".join(f"; {note}" for note in [*stats.notes, *simplified.notes])
     )

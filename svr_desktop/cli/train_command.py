@@ -11,6 +11,7 @@ import torch
 
 from ..data.dataset import load_manifest
 from ..devices import pick_device, threads_per_training_process
+from ..model.checkpoint import read_model_checkpoint
 from ..model.methods import METHODS
 from ..training.config import METHOD_PRESETS, load_config, preset_names
 from ..progress import run_to_completion
@@ -36,6 +37,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "--method", choices=list(METHODS), default=None,
         help="train this method from its own preset (" + ", ".join(f"{name}: {preset}" for name, preset in METHOD_PRESETS.items()) + ")",
     )
+    parser.add_argument(
+        "--stage1", type=Path, default=None, metavar="CHECKPOINT",
+        help="d-occnet only: the trained occnet checkpoint that is its (frozen) stage 1; needed for a new run",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. optim.epochs=5 (repeatable)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--max-minutes", type=number(0.0), default=None, help="stop (with a checkpoint) after this many minutes")
@@ -51,6 +56,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError("--resume continues with the run's own config; drop --config/--method/--set")
     source = METHOD_PRESETS[args.method] if args.method else args.config
     config = None if args.resume else load_config(source, args.overrides)
+    stage_one = read_model_checkpoint(args.stage1) if args.stage1 else None
     device = pick_device(args.device)
     load_manifest(args.data)  # a missing or broken data set is refused before the model is built
     torch.set_num_threads(threads_per_training_process())
@@ -60,7 +66,10 @@ def run_train(args: argparse.Namespace) -> int:
         requested.append(signum)
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    work = train(args.data, args.out, config, resume=args.resume, device=device, max_minutes=args.max_minutes, should_stop=lambda: bool(requested))
+    work = train(
+        args.data, args.out, config, resume=args.resume, device=device, max_minutes=args.max_minutes,
+        should_stop=lambda: bool(requested), stage_one=stage_one,
+    )
     try:
         summary = run_to_completion(work, print_json_progress) if args.json_progress else run_with_progress_bar(work, quiet=args.quiet)
     finally:

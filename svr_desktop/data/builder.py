@@ -319,8 +319,12 @@ def _write_manifest(root: Path, config: BuildConfig, sidecars: list[dict]) -> di
     shards = [{"file": s["file"], "shapes": [shape["id"] for shape in s["shapes"]]} for s in sidecars if s["shapes"]]
     shapes = [shape for s in sidecars for shape in s["shapes"]]
     ids = [shape["id"] for shape in shapes]
+    skipped = [item for s in sidecars for item in s["skipped"]]
     if not ids:
-        raise ValueError(f"{root}: no usable shapes; nothing was built")
+        # Say why, or the one line leaves the user guessing (a single-triangle mesh, say).
+        reasons = "; ".join(f"{item['name']}: {item['reason']}" for item in skipped[:3])
+        more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        raise ValueError(f"{root}: no usable shapes; nothing was built" + (f" ({reasons}{more})" if reasons else ""))
     manifest = {
         "format": DATASET_FORMAT,
         "config": config.as_dict(),
@@ -330,7 +334,7 @@ def _write_manifest(root: Path, config: BuildConfig, sidecars: list[dict]) -> di
         "sources": dict(sorted(Counter(shape["source"] for shape in shapes).items())),
         "shards": shards,
         "splits": split_by_shape(ids, config.split_fractions, config.seed),
-        "skipped": [item for s in sidecars for item in s["skipped"]],
+        "skipped": skipped,
         "repaired": [{"id": shape["id"], "note": shape["repaired"]} for shape in shapes if "repaired" in shape],
     }
     write_contact_sheet(root, [s["file"] for s in shards], root / "contact_sheet.png")

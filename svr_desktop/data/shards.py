@@ -117,7 +117,7 @@ def read_shard(path: str | Path) -> list[ShapeRecord]:
             ]
     except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable data-set shard ({exc})") from exc
-    return _records(path, meta, arrays)
+    return _checked(path, _records(path, meta, arrays), check_values=True)
 
 
 def _records(path, meta: dict, arrays: list[dict]) -> list[ShapeRecord]:
@@ -127,6 +127,85 @@ def _records(path, meta: dict, arrays: list[dict]) -> list[ShapeRecord]:
             "rebuild the data set with the same 'svr-desktop dataset build' command into a new folder"
         )
     return [ShapeRecord(**shape_meta, **shape_arrays) for shape_meta, shape_arrays in zip(meta["shapes"], arrays)]
+
+
+def _checked(path, records: list[ShapeRecord], check_values: bool) -> list[ShapeRecord]:
+    """``records`` of the shard ``path``, once :func:`record_problem` finds nothing wrong with them."""
+    for record in records:
+        problem = record_problem(record, check_values)
+        if problem:
+            raise ValueError(
+                f"{path}: shape {record.shape_id}: {problem}; rebuild the data set with 'svr-desktop dataset build'"
+            )
+    return records
+
+
+#: Each array's shape in symbols: V views, H x W images, K depth layers, D x D depth maps; N, M, F counts.
+_SHAPES = {
+    "mesh_vertices": ("Nv", 3),
+    "mesh_faces": ("F", 3),
+    "train_points": ("N", 3),
+    "train_distance": ("N",),
+    "train_inside": ("N",),
+    "val_points": ("M", 3),
+    "val_inside": ("M",),
+    "rotations": ("V", 3, 3),
+    "view_centers": ("V", 3),
+    "view_scales": ("V",),
+    "a": ("V",),
+    "b": ("V",),
+    "images": ("V", "H", "W", 3),
+    "masks": ("V", "H", "W"),
+    "depth_entry": ("V", "K", "D", "D"),
+    "depth_exit": ("V", "K", "D", "D"),
+    "depth_count": ("V", "D", "D"),
+    "depth_normal": ("V", 3, "D", "D"),
+}
+#: Arrays of real numbers, which must all be finite.
+_REAL = ("mesh_vertices", "train_points", "train_distance", "val_points", "rotations", "view_centers",
+         "view_scales", "a", "b", "depth_entry", "depth_exit", "depth_normal")
+
+
+def record_problem(record: ShapeRecord, check_values: bool = True) -> str | None:
+    """What is wrong with a shape record's arrays (shapes, kinds, and with ``check_values`` NaN or
+    infinite numbers), or ``None``.
+
+    A shard holding single-channel images or NaN points used to be trained on
+    silently (a NaN loss, a validation IoU of 0) or to fail in a data-loader
+    worker with a traceback.  The shapes and kinds cost nothing to check; the
+    values are checked when a shard is decompressed (not on every memory map).
+    """
+    sizes: dict[str, tuple[int, str]] = {}  # symbol -> (its size, the array it was read from)
+    for name, expected in _SHAPES.items():
+        array = getattr(record, name)
+        shown = " x ".join(map(str, expected))
+        if not isinstance(array, np.ndarray) or array.ndim != len(expected):
+            got = getattr(array, "shape", type(array).__name__)
+            return f"{name} should be an array of {shown}, got {got}"
+        for size, symbol in zip(array.shape, expected):
+            if isinstance(symbol, int):
+                if size != symbol:
+                    return f"{name} should be an array of {shown}, got {array.shape}"
+            elif sizes.setdefault(symbol, (size, name))[0] != size:
+                known, source = sizes[symbol]
+                return f"{name} should be an array of {shown} with {symbol} = {known} as in {source}, got {array.shape}"
+    if record.images.dtype != np.uint8:
+        return f"images should be 8-bit RGB (uint8), got {record.images.dtype}"
+    if record.views == 0 or record.images.shape[1] == 0 or record.images.shape[2] == 0:
+        return "it has no views"
+    for name in _REAL:
+        if getattr(record, name).dtype.kind != "f":
+            return f"{name} should hold real numbers, got {getattr(record, name).dtype}"
+    if record.mesh_faces.dtype.kind not in "iu":
+        return f"mesh_faces should hold vertex indices (integers), got {record.mesh_faces.dtype}"
+    if not check_values:
+        return None
+    if len(record.mesh_faces) and (record.mesh_faces.min() < 0 or record.mesh_faces.max() >= len(record.mesh_vertices)):
+        return "mesh_faces refer to vertices that do not exist"
+    for name in _REAL:
+        if not np.isfinite(getattr(record, name)).all():
+            return f"{name} hold NaN or infinite values"
+    return None
 
 
 def read_mapped_shard(path: str | Path, cache_dir: str | Path) -> list[ShapeRecord]:
@@ -145,9 +224,11 @@ def read_mapped_shard(path: str | Path, cache_dir: str | Path) -> list[ShapeReco
     except PermissionError:
         return read_shard(path)
     try:
-        return _read_stored(cache)
+        records = _read_stored(cache)
     except (OSError, KeyError, ValueError, struct.error, zipfile.BadZipFile) as exc:
         raise ValueError(f"{cache}: not a readable data-set cache ({exc}); delete it to have it made again") from exc
+    # The values were checked when the copy was made (by read_shard); shapes and kinds cost nothing.
+    return _checked(path, records, check_values=False)
 
 
 def _array_header(handle) -> tuple[tuple[int, ...], bool, np.dtype]:

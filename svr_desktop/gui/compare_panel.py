@@ -55,7 +55,7 @@ from PySide6.QtWidgets import (
 
 from ..data.dataset_views import DatasetContents, dataset_contents, load_dataset_view
 from ..geometry.alignment import GroundTruthComparison, compare_to_ground_truth
-from ..geometry.mesh_io import MESH_EXTENSIONS, MeshLoadError, load_mesh
+from ..geometry.mesh_io import MESH_EXTENSIONS, MeshLoadError, load_solid_mesh
 from ..geometry.metrics import MetricSettings
 from .status_label import ERROR_STYLE, StatusLabel
 from .worker import WorkerThread, start_work
@@ -265,7 +265,7 @@ class ComparePanel(QDockWidget):
     def load_ground_truth_file(self, path: str | Path) -> None:
         """Use a mesh file as the ground truth; a broken file leaves the current one in place."""
         try:
-            mesh = load_mesh(path)
+            mesh = load_solid_mesh(path)
         except MeshLoadError as exc:
             self.status_label.show_error(f"Ground truth not changed: {exc}")
             return

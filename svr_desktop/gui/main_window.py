@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -41,7 +42,7 @@ from ..inference.preprocess import Photo, PreparedPhoto, auto_ab
 from ..inference.reconstructor import ReconstructionStats, Reconstructor
 from ..inference.simplify import FaceTarget, SimplifyReport, simplify_for_export
 from ..model.catalog import method_checkpoints
-from ..paths import default_model_path
+from ..paths import default_model_path, resources_dir
 from . import export_dialog, jobs
 from .camera_dialog import CameraDialog, CameraUnavailable, find_cameras
 from .compare_panel import ComparePanel
@@ -65,6 +66,15 @@ DOCK_WIDTH = 420
 POINTS_NEED_PLY = "This model reconstructs points, not a surface: export them as PLY (STL, OBJ and GLB need faces)"
 #: How long closing waits for a worker to reach its next progress event (ms).
 CLOSE_WAIT_MS = 15_000
+#: Shortcut of File > Export… (the format written last).
+EXPORT_SHORTCUT = "Ctrl+E"
+#: The viewer's preset that looks from the photo's viewpoint (the view frame's +z is towards the camera).
+PHOTO_VIEW = "front"
+
+
+def user_guide_path() -> Path:
+    """The user guide shipped with the application (Help > User guide)."""
+    return resources_dir() / "user_guide.md"
 
 
 class MainWindow(QMainWindow):
@@ -103,6 +113,7 @@ class MainWindow(QMainWindow):
         #: The error-bounded simplification of :attr:`mesh` (mesh, its simplified copy, report), once measured.
         self._simplified: tuple[trimesh.Trimesh, trimesh.Trimesh, SimplifyReport] | None = None
         self._export_dialog: export_dialog.ExportDialog | None = None  # while one is open
+        self._guide: QDialog | None = None  # Help > User guide, made on first use
         #: The photo the known size was given for (None: given before any photo, for the next one).
         self._known_size_photo: Photo | None = None
 
@@ -162,6 +173,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction("Choose &checkpoint…", self.parameters.ask_checkpoint)
         file_menu.addAction("Use the &default model", self.use_default_checkpoint)
         file_menu.addSeparator()
+        self.export_action = file_menu.addAction("&Export…", self.export_current)
+        self.export_action.setShortcut(QKeySequence(EXPORT_SHORTCUT))
         export_menu = file_menu.addMenu("&Export as")
         export_menu.setToolTipsVisible(True)  # says why mesh formats are off for a point cloud
         self.export_actions: dict[str, QAction] = {}
@@ -182,6 +195,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.training_panel.toggleViewAction())
         view_menu.addAction(self.viewer.toolbar.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = help_menu.addAction("&User guide", self.show_user_guide)
+        self.guide_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
         help_menu.addAction("&About SVR Desktop", self._about)
 
     def _connect(self) -> None:
@@ -211,6 +226,25 @@ class MainWindow(QMainWindow):
         box.open()
         return box
 
+    def show_user_guide(self) -> None:
+        """Help > User guide (F1): the workflow, shortcuts, a and b, and what the model can do."""
+        try:
+            text = user_guide_path().read_text(encoding="utf-8")
+        except OSError as exc:
+            self.report_error(f"The user guide cannot be read: {exc}", "User guide")
+            return
+        if self._guide is None:
+            self._guide = QDialog(self)
+            self._guide.setWindowTitle("SVR Desktop user guide")
+            browser = QTextBrowser(self._guide)
+            browser.setOpenExternalLinks(True)
+            layout = QVBoxLayout(self._guide)
+            layout.addWidget(browser)
+            self._guide.resize(720, 760)
+        self._guide.findChild(QTextBrowser).setMarkdown(text)
+        self._guide.show()
+        self._guide.raise_()
+
     def _about(self) -> None:
         from .. import __version__
 
@@ -230,6 +264,8 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(running or self._export_job.is_running())
         points = isinstance(self.mesh, trimesh.PointCloud)
         can_export = self.mesh is not None and not running and not self._export_job.is_running()
+        self.export_action.setEnabled(can_export)
+        self.export_action.setToolTip(f"Export the reconstruction ({EXPORT_SHORTCUT})")
         for fmt, action in self.export_actions.items():
             refused = points and fmt not in POINT_CLOUD_EXTENSIONS
             action.setEnabled(can_export and not refused)
@@ -519,7 +555,7 @@ class MainWindow(QMainWindow):
         self.mesh, self.stats, self._mesh_photo_name = mesh, stats, photo.name
         self._simplified = None
         self._simplify_job.abandon()
-        self.viewer.show_mesh(mesh, self.parameters.mm_per_unit(mesh))
+        self.viewer.show_mesh(mesh, self.parameters.mm_per_unit(mesh), view=PHOTO_VIEW)
         watertight = "watertight" if stats.watertight else "NOT watertight"
         shape = f"{stats.points:,} points" if points else f"{stats.faces:,} faces · {watertight}"
         self.summary_label.setText(f"{shape} · {stats.total_seconds:.1f} s · {stats.device}")
@@ -560,6 +596,13 @@ class MainWindow(QMainWindow):
                 self.viewer.set_mm_per_unit(self.parameters.mm_per_unit(self.mesh))
 
     # --- export -------------------------------------------------------------------
+
+    def export_current(self) -> None:
+        """File > Export… (Ctrl+E): export in the format written last (STL at first; PLY for a point cloud)."""
+        fmt = read_str(QSettings(), "export/format", "stl")
+        if isinstance(self.mesh, trimesh.PointCloud) or fmt not in EXPORT_EXTENSIONS:
+            fmt = "ply" if isinstance(self.mesh, trimesh.PointCloud) else "stl"
+        self.export_as(fmt)
 
     def export_as(self, fmt: str) -> None:
         """Ask for the real size, the faces and the file, then write the reconstruction (off the GUI thread).
@@ -662,6 +705,7 @@ class MainWindow(QMainWindow):
     def _exported(self, report: ExportReport) -> None:
         self.progress.finish()
         QSettings().setValue("paths/export_folder", str(report.path.parent))
+        QSettings().setValue("export/format", report.path.suffix.lstrip(".").lower())
         if report.points:
             written, closed = f"{report.points:,} points", ""
         else:

@@ -66,6 +66,23 @@ _POINTS = "points: "
 _SURFACE = "surface: "
 #: Opacity of an overlay surface: the reconstruction stays visible through it.
 SURFACE_OPACITY = 0.35
+#: Where the heat map's colour bar goes (fractions of the view): across the lower right, clear of the
+#: size line in the lower left, so that its title and labels stay inside the view at any width
+#: (a vertical bar at the right edge had its title cut off by the edge).
+LEGEND = {
+    "vertical": False,
+    "position_x": 0.52,
+    "position_y": 0.05,
+    "width": 0.44,
+    "height": 0.09,
+    "title_font_size": 13,
+    "label_font_size": 11,
+    "n_labels": 2,  # the two ends: a label in the middle would run into the centred title
+    "fmt": "%.3g",
+    "unconstrained_font_size": True,  # the sizes above, not shrunk or grown with the bar
+}
+#: Smallest height of the colour bar with its title and labels (pixels).
+LEGEND_MIN_PIXELS = 64
 
 
 class MeshViewer(QWidget):
@@ -126,9 +143,12 @@ class MeshViewer(QWidget):
         """Whether the part shown is a point cloud (no faces: edges, wireframe and normals are off)."""
         return isinstance(self._mesh, trimesh.PointCloud)
 
-    def show_mesh(self, mesh: trimesh.Trimesh | trimesh.PointCloud, mm_per_unit: float | None = None) -> None:
+    def show_mesh(
+        self, mesh: trimesh.Trimesh | trimesh.PointCloud, mm_per_unit: float | None = None, view: str = "iso"
+    ) -> None:
         """Show ``mesh`` or a point cloud (replacing the previous one and its heat map; point
-        overlays stay) and fit the camera in the isometric view.  ``mm_per_unit`` labels the
+        overlays stay) and fit the camera in the preset ``view`` (the main window passes
+        ``front`` after a reconstruction: the photo's viewpoint).  ``mm_per_unit`` labels the
         bounding box in mm."""
         if isinstance(mesh, trimesh.PointCloud):
             if len(mesh.vertices) == 0:
@@ -139,7 +159,7 @@ class MeshViewer(QWidget):
         self._mm_per_unit = mm_per_unit
         self._scalars = None
         self._redraw()
-        self.set_view("iso")
+        self.set_view(view)
 
     def set_mm_per_unit(self, mm_per_unit: float | None) -> None:
         """Change the real scale the bounding box is labelled with (``None``: normalized units)."""
@@ -288,9 +308,15 @@ class MeshViewer(QWidget):
                 surface,
                 scalars="scalars",
                 cmap="turbo",
-                scalar_bar_args={"title": self._scalars_title or "value", "vertical": True},
+                scalar_bar_args={"title": self._scalars_title or "value", **self.legend_placement()},
                 **style,
             )
+
+    def legend_placement(self) -> dict:
+        """The heat map colour bar's placement: :data:`LEGEND`, at least :data:`LEGEND_MIN_PIXELS` high
+        (its title, labels and bar share that height; less and they overlap in a small view)."""
+        height = max(LEGEND["height"], LEGEND_MIN_PIXELS / max(1, self.plotter.height()))
+        return {**LEGEND, "height": min(height, 0.3)}
 
     def _draw_normals(self) -> None:
         faces = len(self._mesh.faces)

@@ -10,6 +10,16 @@ training render: the first pass sees the whole photo (padded to a square),
 the second a square around what the first found, sized so that the part
 fills it as in training.  :func:`.preprocess.silhouette_mask` then sharpens
 the map's edges with GrabCut at photo resolution.
+
+Every pass looks at the photo twice, as it is and mirrored left to right,
+and averages the two maps (test-time augmentation: a mirrored part is as
+plausible a part, and where the two views disagree the average stays near
+0.5 instead of committing to one view's mistake).  Both views are first
+brightened by a gamma of :data:`EXPOSURE_GAMMA`: the parts in the training
+renders are lighter than parts in photographs (median luminance 137 against
+96 on the path-traced benchmark, 10th percentile 83 against 38), and a dark
+part on a dark ground is where the network loses the part; the lift keeps
+light parts and grounds nearly where they were (docs/photo_path.md).
 """
 
 from __future__ import annotations
@@ -23,15 +33,30 @@ from ..model.layered_depth_head import decode_layers
 from ..model.network import SVRNet
 from .preprocess import DEFAULT_FILL_FRACTION
 
+#: Gamma applied to the photo before the network looks at it (< 1 brightens
+#: the shadows and dark parts most; 1 leaves the photo as it is).
+EXPOSURE_GAMMA = 0.7
+
+
+def exposure_lift(rgb: np.ndarray, gamma: float = EXPOSURE_GAMMA) -> np.ndarray:
+    """``rgb`` (uint8) with every channel mapped by ``255 * (v / 255) ** gamma``."""
+    table = np.round(255.0 * (np.arange(256) / 255.0) ** gamma).clip(0, 255).astype(np.uint8)
+    return table[rgb]
+
 
 class NetworkSegmenter:
     """``segmenter(rgb)`` -> (H, W) float32 probability that each pixel shows the part."""
 
-    def __init__(self, model: SVRNet, device: torch.device | str = "cpu"):
+    def __init__(
+        self, model: SVRNet, device: torch.device | str = "cpu",
+        gamma: float = EXPOSURE_GAMMA, mirror: bool = True,
+    ):
         if not model.config.depth_head:
             raise ValueError("this model has no layered-depth head to find the part with")
         self.model = model
         self.device = device
+        self.gamma = gamma
+        self.mirror = mirror
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         height, width = rgb.shape[:2]
@@ -60,10 +85,17 @@ class NetworkSegmenter:
         to_input = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]])
         smoothed = cv2.GaussianBlur(rgb, (0, 0), sigmaX=0.5 / scale) if scale < 0.5 else rgb  # against aliasing
         view = cv2.warpAffine(smoothed, to_input, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if self.gamma != 1.0:
+            view = exposure_lift(view, self.gamma)
+        batch = image_to_tensor(np.ascontiguousarray(view), size, self.device)
+        if self.mirror:
+            batch = torch.cat([batch, torch.flip(batch, dims=[3])])
         with torch.no_grad():
-            encoded = self.model.encode(image_to_tensor(np.ascontiguousarray(view), size, self.device))
+            encoded = self.model.encode(batch)
             logit = decode_layers(encoded.layers, self.model.config.depth_layers).valid_logit[:, :1]
             probability = torch.sigmoid(torch.nn.functional.interpolate(logit.float(), size=(size, size), mode="bilinear", align_corners=False))
+        if self.mirror:
+            probability = (probability[:1] + torch.flip(probability[1:], dims=[3])) / 2.0
         probability = probability[0, 0].cpu().numpy()
         back = cv2.warpAffine(
             probability, to_input, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,

@@ -34,7 +34,7 @@ from ..validation import describe
 from .config import ModelConfig
 from .implicit import ImplicitNetwork
 from .pointcloud import PointCloudNet
-from .methods import OUTPUT_KINDS, get_model, output_kind  # noqa: F401  (OUTPUT_KINDS: also named from here)
+from .methods import METHODS, OUTPUT_KINDS, get_model, output_kind  # noqa: F401  (OUTPUT_KINDS: also named from here)
 
 FORMAT = "svr-desktop-checkpoint"
 VERSION = 1
@@ -160,6 +160,12 @@ def read_model_checkpoint(path: str | Path) -> ModelCheckpoint:
 
 def build_model(checkpoint: ModelCheckpoint) -> ImplicitNetwork | PointCloudNet:
     """Rebuild the network from the checkpoint's own config and load its weights (strict)."""
+    needed = METHODS[checkpoint.method].stage_one
+    if needed is not None and not any(key.startswith("stage_one.") for key in checkpoint.model_state):
+        raise CheckpointError(
+            f"{checkpoint.source}: a {checkpoint.method} stage-2 checkpoint without its stage 1 "
+            f"(no stage_one weights); train it with svr-desktop train --method {checkpoint.method} --stage1 {needed.upper()}.safetensors"
+        )
     model = get_model(checkpoint.model_config)
     try:
         model.load_state_dict(checkpoint.model_state, strict=True)

@@ -44,7 +44,7 @@ class ModelConfig:
 
     * ``method``: which network (:data:`svr_desktop.model.methods.METHODS`):
       ``"jin2022"`` (this paper; the fields below describe it unless marked
-      otherwise), ``"occnet"``, ``"disn"`` or ``"pointcloud"``.  Configs and checkpoints
+      otherwise), ``"occnet"``, ``"disn"``, ``"pointcloud"`` or ``"d-occnet"``.  Configs and checkpoints
       without the key are ``jin2022``.
     * ``encoder``: ``"global"`` (paper Fig. 3a), ``"multilevel"`` (3b) or
       ``"fpn"`` (3c, the paper's method) or ``"fpn_global"`` (3c plus
@@ -91,6 +91,9 @@ class ModelConfig:
       its decoder's two hidden layers (paper: 512, 1,024);
       ``pointcloud_points``: the points it outputs (paper: 2,048).
       It reads ``image_size`` and ``leaky_slope`` too, not ``width``.
+    * ``doccnet_points``: the points ``d-occnet`` samples from its stage-1
+      mesh (paper: 300); ``doccnet_features``: its PointNet's output
+      (paper: 512).  Its stage 1 reads the ``occnet`` fields.
 
     Each size has a range (far above the presets) and together they must
     stay within :data:`MAX_PARAMETERS` and :data:`MAX_ACTIVATIONS_PER_IMAGE`.
@@ -117,6 +120,8 @@ class ModelConfig:
     pointcloud_latent: StrictInt = Field(100, ge=1, le=4096)
     pointcloud_hidden: tuple[HiddenSize, HiddenSize] = (512, 1024)
     pointcloud_points: StrictInt = Field(2048, ge=1, le=16384)
+    doccnet_points: StrictInt = Field(300, ge=1, le=100_000)
+    doccnet_features: StrictInt = Field(512, ge=1, le=4096)
 
     def __post_init__(self) -> None:
         from svr_desktop.model.methods import METHODS  # the registry builds on this module

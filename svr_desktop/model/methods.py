@@ -15,6 +15,10 @@ iso 0 on signed distances) or to be written as a point cloud:
 * ``pointcloud``: the point-cloud network of reference 003
   (:mod:`.pointcloud`); no field but 2,048 points.  It trains without
   labels, so every label mode is accepted and ignored.
+* ``d-occnet``: D-OccNet (reference 004, :mod:`.doccnet`): a trained
+  ``occnet`` as stage 1, whose mesh is sampled into a point cloud for a
+  PointNet + CBN stage 2; occupancy.  It is trained on top of an ``occnet``
+  checkpoint (its ``stage_one`` method).
 
 Checkpoints written before methods existed have no ``method`` key and load
 as ``jin2022``, which is what they are.
@@ -29,6 +33,7 @@ from torch import nn
 from svr_desktop.geometry.labels import LABEL_MODES
 from svr_desktop.model.config import ModelConfig
 from svr_desktop.model.disn import DISN
+from svr_desktop.model.doccnet import DOccNet
 from svr_desktop.model.implicit import ImplicitNetwork
 from svr_desktop.model.network import SVRNet
 from svr_desktop.model.occnet import OccNet
@@ -51,6 +56,7 @@ class Method:
     label_modes: tuple[str, ...]  # the label modes (labels.mode) it trains with
     output_kind: str | None  # one of OUTPUT_KINDS; None: follows the label mode
     depth_head: bool  # whether it can carry the layered-depth head (ModelConfig.depth_head)
+    stage_one: str | None = None  # the method of the trained checkpoint it is built on, if any
 
     def output_kind_for(self, label_mode: str) -> str:
         """The field this method outputs when trained with ``label_mode`` (ValueError if it cannot be)."""
@@ -84,6 +90,15 @@ METHODS: dict[str, Method] = {
             LABEL_MODES,
             "points",
             depth_head=False,
+        ),
+        Method(
+            "d-occnet",
+            "D-OccNet (reference 004): an occnet's mesh, sampled to 300 points, re-encoded by a PointNet; occupancy",
+            DOccNet,
+            _OCCUPANCY_MODES,
+            "occupancy",
+            depth_head=False,
+            stage_one="occnet",
         ),
     )
 }

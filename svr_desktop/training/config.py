@@ -85,6 +85,15 @@ class PointLossConfig:
     sinkhorn_final_iterations: StrictInt = Field(20, ge=1, le=1000)  # iterations at eps = blur
 
 
+@dataclass(config=SCHEMA)
+class StageTwoConfig:
+    """How ``d-occnet``'s second stage trains on ground-truth point clouds."""
+
+    # Gaussian noise on the clouds' points (normalized units), so that they look more
+    # like samples of stage 1's rough mesh, on which stage 2 runs in use.
+    input_noise: StrictFloat = Field(0.01, ge=0.0, le=1.0)
+
+
 SCHEDULES = ("constant", "cosine")
 
 
@@ -113,6 +122,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     depth: DepthLossConfig = field(default_factory=DepthLossConfig)
     pointcloud: PointLossConfig = field(default_factory=PointLossConfig)
+    doccnet: StageTwoConfig = field(default_factory=StageTwoConfig)
     seed: StrictInt = Field(0, ge=0, le=2**32 - 1)  # numpy seeds must be non-negative
     log_every: StrictInt = Field(10, ge=1)  # steps between metric lines
     checkpoint_minutes: StrictFloat = Field(5.0, gt=0.0)  # wall time between 'last' checkpoints inside an epoch
@@ -128,7 +138,7 @@ class TrainConfig:
 
 
 _TRAIN_CONFIG = TypeAdapter(TrainConfig)
-_SECTIONS = ("model", "data", "labels", "optim", "depth", "pointcloud")
+_SECTIONS = ("model", "data", "labels", "optim", "depth", "pointcloud", "doccnet")
 
 
 def config_from_dict(values: dict | None) -> TrainConfig:
@@ -159,7 +169,7 @@ def preset_names() -> list[str]:
 
 #: The preset ``svr-desktop train --method M`` starts from: each method at the
 #: cpu-small size, so that methods trained from their presets compare on equal terms.
-METHOD_PRESETS = {"jin2022": "cpu-small", "occnet": "occnet", "disn": "disn", "pointcloud": "pointcloud"}
+METHOD_PRESETS = {"jin2022": "cpu-small", "occnet": "occnet", "disn": "disn", "pointcloud": "pointcloud", "d-occnet": "d-occnet"}
 
 
 def load_config(source: str | Path | None = None, overrides: list[str] = ()) -> TrainConfig:

@@ -12,7 +12,11 @@ returns a :class:`TrainSummary`.  It writes ``RUN_DIR/config.yaml``,
 (weights only) when the validation IoU improves.  A method that outputs
 points (``pointcloud``) trains without labels on its own loss and is
 validated by Chamfer-L1 instead, lower being better (:mod:`.point_method`).
-A resume first tidies what
+A method built on another method's trained checkpoint (``d-occnet`` on an
+``occnet``: its ``stage_one``) starts from that checkpoint, kept frozen, and
+trains its second stage on point clouds sampled from each view's
+ground-truth surface, noised by ``doccnet.input_noise``; it is validated
+through both stages, on stage 1's output.  A resume first tidies what
 a killed session left: temporary files of interrupted writes and the metric
 lines of the steps after the checkpoint, which it logs again.
 
@@ -25,7 +29,7 @@ continues bit-for-bit (on CPU) where it stopped.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -39,14 +43,16 @@ from ..devices import autocast, autocast_dtype
 from ..files import atomic_write_text, remove_orphan_temp_files
 from ..geometry.labels import AdaptiveS, confusion_counts, f1_from_counts, label_targets, update_interval
 from ..model.images import fit_to_size
-from ..model.methods import get_model, output_kind
+from ..model.checkpoint import ModelCheckpoint
+from ..model.doccnet import stage_one_config
+from ..model.methods import METHODS, get_model, output_kind
 from ..progress import Progress, ProgressGenerator
 from .checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistributedContext
 from .losses import label_loss, layered_depth_loss, predicted_inside
 from .metrics_log import MetricsWriter, drop_lines_after
-from .point_method import SELECTION_METRIC, VAL_SURFACE_POINTS, point_step_loss, validate_points
+from .point_method import SELECTION_METRIC, VAL_SURFACE_POINTS, point_step_loss, step_generator, validate_points
 from .schedule import learning_rate
 
 LAST, BEST = "last.safetensors", "best.safetensors"
@@ -112,6 +118,13 @@ def epoch_batches(items: int, batch_size: int, seed: int, epoch: int, rank: int 
     return order.reshape(steps, world, batch_size)[:, rank, :].tolist()
 
 
+def noised(points: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """``points`` moved by isotropic Gaussian noise of standard deviation ``sigma`` (normalized units)."""
+    if sigma == 0:
+        return points
+    return points + sigma * torch.randn(points.shape, generator=generator, dtype=points.dtype)
+
+
 def positive_ratio(dataset: ViewDataset) -> float:
     """Share of inside points among the training points (for the initial s)."""
     inside = sum(int(r.train_inside.sum()) for r in dataset.records)
@@ -156,9 +169,15 @@ class _Run:
         self.last_checkpoint = time.monotonic()
 
 
-def _prepare(run_dir: Path, config: TrainConfig | None, resume: bool):
-    """The config and state to start from: fresh, or from ``last.safetensors``."""
+def _prepare(run_dir: Path, config: TrainConfig | None, resume: bool, stage_one: ModelCheckpoint | None):
+    """The config and state to start from: fresh, or from ``last.safetensors``.
+
+    A fresh run of a method built on another method's checkpoint takes the
+    network sizes of ``stage_one`` (which must be given, and of that method).
+    """
     last = run_dir / LAST
+    if resume and stage_one is not None:
+        raise ValueError("a resumed run keeps the stage 1 it started with; drop the stage-1 checkpoint")
     if resume:
         if not last.exists():
             raise ValueError(f"{run_dir}: nothing to resume (no {LAST})")
@@ -174,7 +193,23 @@ def _prepare(run_dir: Path, config: TrainConfig | None, resume: bool):
         raise ValueError(f"{run_dir} already holds a run; use --resume to continue it or choose another folder")
     if config is None:
         raise ValueError("a new run needs a config")
+    needed = METHODS[config.model.method].stage_one
+    if needed is None and stage_one is not None:
+        raise ValueError(f"the {config.model.method} method has no stage 1; a stage-1 checkpoint is only for {_stage_two_methods()}")
+    if needed is not None:
+        if stage_one is None:
+            raise ValueError(
+                f"the {config.model.method} method trains on top of a trained {needed} checkpoint: "
+                f"give it as its stage 1 (svr-desktop train --stage1 {needed.upper()}.safetensors)"
+            )
+        if stage_one.method != needed:
+            raise ValueError(f"{stage_one.source}: stage 1 of {config.model.method} is a {needed} checkpoint, not a {stage_one.method} one")
+        config = replace(config, model=stage_one_config(config.model, stage_one.model_config))
     return config, TrainState(), None
+
+
+def _stage_two_methods() -> str:
+    return ", ".join(name for name, method in METHODS.items() if method.stage_one)
 
 
 def _tidy_for_resume(run_dir: Path, state: TrainState) -> None:
@@ -196,27 +231,35 @@ def train(
     device: torch.device = torch.device("cpu"),
     max_minutes: float | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    stage_one: ModelCheckpoint | None = None,
 ) -> ProgressGenerator[TrainSummary]:
-    """Train (or resume) a run in ``run_dir`` on the data set in ``data_dir``."""
+    """Train (or resume) a run in ``run_dir`` on the data set in ``data_dir``.
+
+    ``stage_one``: the trained checkpoint a new run of a two-stage method
+    (``d-occnet``) builds on.
+    """
     session_start = time.monotonic()
     run_dir = Path(run_dir)
-    config, state, checkpoint = _prepare(run_dir, config, resume)
+    config, state, checkpoint = _prepare(run_dir, config, resume, stage_one)
     ctx = DistributedContext.from_environment(device)
     labels, optim = config.labels, config.optim
     points_method = output_kind(config.model, labels.mode) == "points"
+    stage_two = METHODS[config.model.method].stage_one is not None
 
     torch.manual_seed(config.seed)
     if checkpoint is not None:
         model = model_from_checkpoint(checkpoint)
     else:
         model = get_model(config.model)
+        if stage_two:
+            model.attach_stage_one(stage_one.model_state)
     model = model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr)
     if checkpoint is not None:
         optimizer.load_state_dict(checkpoint.optimizer_state)
     network = DistributedDataParallel(model) if ctx.enabled else model
 
-    surface_points = config.model.pointcloud_points if points_method else 0
+    surface_points = config.model.pointcloud_points if points_method else config.model.doccnet_points if stage_two else 0
     train_set = ViewDataset(data_dir, "train", config.data.points_per_view, seed=config.seed, surface_points=surface_points)
     val_set = (
         ViewDataset(data_dir, "val", point_set="val", surface_points=VAL_SURFACE_POINTS if points_method else 0)
@@ -279,9 +322,15 @@ def train(
                     targets = torch.from_numpy(
                         label_targets(batch["distance"].numpy(), batch["inside"].numpy(), labels.mode, s, voxel_resolution)
                     ).to(device)
+                    # A second stage learns from ground-truth clouds, noised to look like stage 1's.
+                    shape_input = (
+                        {"shape_points": noised(batch["surface"], config.doccnet.input_noise, step_generator(config.seed, state.step)).to(device)}
+                        if stage_two
+                        else {}
+                    )
                     with autocast(device, optim.amp):
                         output, raw_layers = network(
-                            images, batch["points"].to(device), batch["a"].to(device), batch["b"].to(device), with_layers=True
+                            images, batch["points"].to(device), batch["a"].to(device), batch["b"].to(device), with_layers=True, **shape_input
                         )
                     loss = label_loss(output.float(), targets, labels.mode, labels.sdf_near_weight, voxel_resolution)
                 if depth_losses:

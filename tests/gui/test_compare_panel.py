@@ -147,6 +147,25 @@ def test_a_broken_ground_truth_file_is_reported_and_changes_nothing(qtbot, panel
     assert set(viewer.points) == {GT_EDGES, RECONSTRUCTION_EDGES}
 
 
+@pytest.mark.parametrize(
+    "name,text,fragment",
+    [
+        ("triangle.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", "encloses no volume"),
+        ("degenerate.obj", "v 0 0 0\nv 1 0 0\nv 2 0 0\nv 0 1 0\nf 1 2 3\nf 1 1 4\n", "all triangles are degenerate"),
+    ],
+)
+def test_a_ground_truth_that_is_no_solid_is_refused_not_scored(qtbot, panel, viewer, tmp_path, name, text, fragment):
+    """A single triangle or only degenerate faces used to be compared, and scored IoU 0 (issue 15)."""
+    reconstruction = box(1.0, 0.5, 0.5)
+    viewer.show_mesh(reconstruction)
+    panel.set_reconstruction(reconstruction)
+    (tmp_path / name).write_text(text)
+    panel.load_ground_truth_file(tmp_path / name)
+    assert "not changed" in panel.status_label.text() and name in panel.status_label.text()
+    assert fragment in panel.status_label.text()
+    assert panel.ground_truth is None and panel.result is None
+
+
 def test_a_data_set_view_gives_its_ground_truth_and_its_photo(qtbot, panel, viewer, tiny_dataset, tmp_path):
     panel.open_dataset(tmp_path)  # not a data set
     assert "manifest.json" in panel.status_label.text() and not panel.use_view_button.isEnabled()

@@ -137,9 +137,9 @@ def test_the_method_picker_lists_the_methods_with_a_checkpoint_and_loads_the_one
     combo = parameters.method_combo
     assert window.checkpoint == models["default"] and parameters.method() == "occnet"
     items = {combo.itemData(row): combo.model().item(row) for row in range(combo.count())}
-    assert set(items) == {"jin2022", "occnet", "disn", "pointcloud"}
+    assert set(items) == {"jin2022", "occnet", "disn", "pointcloud", "d-occnet"}
     assert items["occnet"].isEnabled() and items["pointcloud"].isEnabled()
-    for missing in ("jin2022", "disn"):
+    for missing in ("jin2022", "disn", "d-occnet"):
         assert not items[missing].isEnabled()
         assert f"svr-desktop train --method {missing}" in items[missing].toolTip()
 

@@ -5,7 +5,7 @@ import pytest
 import trimesh
 from PIL import Image
 
-from svr_desktop.gui.viewer import MeshViewer
+from svr_desktop.gui.viewer import LEGEND_MIN_PIXELS, MeshViewer
 
 
 @pytest.fixture
@@ -99,6 +99,11 @@ def test_view_presets_look_along_the_view_frame_axes(viewer, block, preset, dire
     assert viewer.plotter.camera.up == pytest.approx(up, abs=1e-6)
 
 
+def test_a_mesh_can_be_shown_from_a_preset_such_as_the_photos_viewpoint(viewer, block):
+    viewer.show_mesh(block, view="front")
+    assert camera_direction(viewer) == pytest.approx((0, 0, 1), abs=1e-6)
+
+
 def test_iso_view_and_reset_camera(viewer, block):
     viewer.show_mesh(block)
     assert camera_direction(viewer) == pytest.approx(np.ones(3) / np.sqrt(3), abs=1e-6)
@@ -118,6 +123,19 @@ def test_heat_map_and_plain_colour(viewer, block):
     viewer.set_mesh_scalars(None)
     assert len(viewer.plotter.scalar_bars) == 0
     assert not viewer.plotter.actors["mesh"].mapper.scalar_visibility
+
+
+def test_the_heat_map_legend_stays_inside_the_view_clear_of_the_size_line(viewer, block):
+    """Issue 15: the colour bar stood at the right edge, its title cut off by it."""
+    viewer.show_mesh(block, mm_per_unit=100.0)
+    viewer.set_mesh_scalars(np.linspace(0, 1, len(block.vertices)), "distance to ground truth (mm)")
+    bar = viewer.plotter.scalar_bars["distance to ground truth (mm)"]
+    x, y = bar.GetPosition()
+    width, height = bar.GetPosition2()  # relative to the position
+    assert bar.GetOrientation() == 0  # horizontal: the title runs along the bar, not past the edge
+    assert 0.5 <= x and x + width <= 0.97 and 0 < y and y + height < 0.4  # lower right; the size line is lower left
+    assert height * viewer.plotter.height() >= LEGEND_MIN_PIXELS - 1  # title, labels and bar do not overlap
+    assert bar.GetNumberOfLabels() == 2  # the ends only: a middle label would run into the centred title
 
 
 def test_point_overlays_by_name(viewer, block):
