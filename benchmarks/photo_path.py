@@ -118,6 +118,18 @@ def own_render(renderer: Renderer, view_mesh: trimesh.Trimesh, half_width: float
     return renderer.render(scaled, rng)
 
 
+def mask_fields(prepared: PreparedPhoto | None, true_mask: np.ndarray) -> dict:
+    """The automatic mask's IoU against the true one, how it was found and its confidence
+    (``prepared`` None: no mask was found, scored as an empty one)."""
+    if prepared is None:
+        return {"mask_iou": round(mask_iou(np.zeros_like(true_mask), true_mask), 4), "mask": "empty", "mask_confidence": None}
+    return {
+        "mask_iou": round(mask_iou(prepared.photo_mask, true_mask), 4),
+        "mask": prepared.background_method,
+        "mask_confidence": None if prepared.mask_confidence is None else round(prepared.mask_confidence, 4),
+    }
+
+
 def score(
     reconstructor: Reconstructor, image: np.ndarray, true_mask: np.ndarray, truth: trimesh.Trimesh,
     half_width: float, settings: ReconstructionSettings, index: int,
@@ -130,9 +142,7 @@ def score(
     ratio = mesh.volume / truth.volume if mesh.is_watertight and len(mesh.faces) else float("nan")
     finite = sample_photos()._finite_or_none
     return {
-        "mask_iou": round(mask_iou(prepared.photo_mask, true_mask), 4),
-        "mask": prepared.background_method,
-        "mask_confidence": None if prepared.mask_confidence is None else round(prepared.mask_confidence, 4),
+        **mask_fields(prepared, true_mask),
         "iou": round(iou(mesh, truth, rng), 4),
         "cd_l1": finite(chamfer_l1(mesh, truth, rng).chamfer_l1),
         "volume_ratio": finite(ratio),
@@ -147,6 +157,11 @@ def _mean(values) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
+def mask_figures(masks: list[float]) -> dict:
+    """Mean and lowest mask IoU and how many masks fall below :data:`MASK_FLOOR`."""
+    return {"mean_mask_iou": _mean(masks), "min_mask_iou": min(masks), "masks_below_0_85": sum(m < MASK_FLOOR for m in masks)}
+
+
 def summarize(rows: list[dict], **header) -> dict:
     """The closing JSON: settings, means over the images and the per-image rows."""
     masks = [row["photo"]["mask_iou"] for row in rows]
@@ -155,9 +170,7 @@ def summarize(rows: list[dict], **header) -> dict:
     return {
         **header,
         "n": len(rows),
-        "mean_mask_iou": _mean(masks),
-        "min_mask_iou": min(masks),
-        "masks_below_0_85": sum(m < MASK_FLOOR for m in masks),
+        **mask_figures(masks),
         "mean_iou_photo": photo_iou,
         "mean_iou_own_render": own_iou,
         "gap": round(own_iou - photo_iou, 4),
@@ -178,16 +191,12 @@ def score_masks(reconstructor: Reconstructor, records: list[dict]) -> dict:
         true_mask = read_mask(record["mask"])
         try:
             prepared = prepare_photo(Photo.from_array(photo), reconstructor.image_size, segmenter=reconstructor.segmenter)
-            found, method, confidence = prepared.photo_mask, prepared.background_method, prepared.mask_confidence
         except PhotoError:  # an empty mask
-            found, method, confidence = np.zeros_like(true_mask), "empty", None
-        rows.append({
-            "image": record["name"], "ground": record["ground"]["kind"], "material": record["material"]["kind"],
-            "mask_iou": round(mask_iou(found, true_mask), 4), "mask": method,
-            "mask_confidence": None if confidence is None else round(confidence, 4),
-        })
-        print(f"{record['name']:52s} {rows[-1]['mask_iou']:6.3f} {method:8s} {confidence if confidence is not None else float('nan'):6.3f}"
-              f"  {rows[-1]['ground']}/{rows[-1]['material']}", flush=True)
+            prepared = None
+        row = {"image": record["name"], "ground": record["ground"]["kind"], "material": record["material"]["kind"], **mask_fields(prepared, true_mask)}
+        rows.append(row)
+        confidence = float("nan") if row["mask_confidence"] is None else row["mask_confidence"]
+        print(f"{row['image']:52s} {row['mask_iou']:6.3f} {row['mask']:8s} {confidence:6.3f}  {row['ground']}/{row['material']}", flush=True)
     return summarize_masks(rows)
 
 
@@ -199,9 +208,7 @@ def summarize_masks(rows: list[dict]) -> dict:
     flagged = [row["mask_confidence"] is not None and row["mask_confidence"] < CONFIDENT_AGREEMENT for row in rows]
     return {
         "n": len(rows),
-        "mean_mask_iou": _mean(masks),
-        "min_mask_iou": min(masks),
-        "masks_below_0_85": sum(bad),
+        **mask_figures(masks),
         "empty_masks": sum(m < 0.01 for m in masks),
         "flagged_bad": sum(b and f for b, f in zip(bad, flagged)),
         "flagged_good": sum(f and not b for b, f in zip(bad, flagged)),

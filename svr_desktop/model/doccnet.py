@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from svr_desktop.geometry.extraction import extract_mesh
+from svr_desktop.geometry.extraction import extract_mesh, grid_points
 from svr_desktop.geometry.sampling import sample_surface
 from svr_desktop.model.implicit import Encoded, ImplicitNetwork, count_parameters
 from svr_desktop.model.occnet import CBNDecoder, OccNet
@@ -151,9 +151,8 @@ class DOccNet(ImplicitNetwork):
 
 
 def _most_likely_inside(logits, count: int) -> np.ndarray:
-    """The ``count`` points of a coarse grid with the highest stage-1 logits."""
-    axis = np.linspace(-0.5, 0.5, 17, dtype=np.float32)
-    grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
+    """The ``count`` points of the coarsest MISE grid (16^3 cells) with the highest stage-1 logits."""
+    grid = grid_points(16)
     best = np.argsort(logits(grid))[::-1][:count]
     return grid[np.resize(best, count)]
 
