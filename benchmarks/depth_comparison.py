@@ -217,7 +217,7 @@ def budget_lines(variants: list[str], runs: dict[str, list[Run]], out: Path) -> 
     """What every run shares, how each variant differs, and how far each run got."""
     configs = [r.config for rs in runs.values() for r in rs if r.config]
     shared = {k: v for k, v in configs[0].items() if all(c.get(k) == v for c in configs)} if configs else {}
-    lines = [f"- **shared config** (`config.yaml`): " + ", ".join(f"{k} {shared[k]}" for k in HEADLINE_KEYS if k in shared)]
+    lines = ["- **shared config** (`config.yaml`): " + ", ".join(f"{k} {shared[k]}" for k in HEADLINE_KEYS if k in shared)]
     for variant in variants:
         differs = {k: v for r in runs[variant] for k, v in r.config.items() if k not in shared and k != "seed"}
         lines.append(f"- **{variant}**: {VARIANTS.get(variant, '?')}; "

@@ -617,13 +617,11 @@ def broken_datasets(tiny_dataset, tmp_path_factory):
 
 @pytest.mark.parametrize("command", SHARD_COMMANDS)
 @pytest.mark.parametrize("case", SHARD_CASES)
-def test_broken_shards_are_refused_naming_the_shard_and_shape(broken_datasets, work, tmp_path, capsys, monkeypatch, command, case):
+def test_broken_shards_are_refused_naming_the_shard_and_shape(broken_datasets, work, tmp_path, capsys, command, case):
     """NaN points, single-channel images, ... used to train silently (IoU 0) or fail in a loader worker with a traceback."""
     data, fragment = broken_datasets[case], SHARD_CASES[case][1]
     before = dataset_files(data)
     if command == "train":
-        # The trainer builds its network before it opens the data set: let it build the tiny one.
-        monkeypatch.setattr("svr_desktop.training.trainer.get_model", get_model)
         args = ["train", "--data", data, "--out", tmp_path / "run", "--quiet", *[a for item in TINY_MODEL for a in ("--set", item)]]
     else:
         args = ["evaluate", "--checkpoint", work / "tiny.safetensors", "--data", data, "--out", tmp_path / "report", "--quiet"]
@@ -633,7 +631,7 @@ def test_broken_shards_are_refused_naming_the_shard_and_shape(broken_datasets, w
     assert dataset_files(data) == before  # no cache copy made of a broken shard, nothing rewritten
 
 
-def test_a_cached_copy_made_before_the_check_is_refused_naming_the_shard(tiny_dataset, tmp_path, capsys, monkeypatch):
+def test_a_cached_copy_made_before_the_check_is_refused_naming_the_shard(tiny_dataset, tmp_path, capsys):
     """A memory-mapped copy of a broken shard, made by an earlier version, still has its shapes checked."""
     from svr_desktop.data.dataset import CACHE_DIR
     from svr_desktop.data.shards import shard_bytes
@@ -644,7 +642,6 @@ def test_a_cached_copy_made_before_the_check_is_refused_naming_the_shard(tiny_da
         broken = [replace(record, images=np.ascontiguousarray(record.images[..., 0])) for record in read_shard(shard)]
         (data / CACHE_DIR).mkdir(exist_ok=True)
         (data / CACHE_DIR / shard.name).write_bytes(shard_bytes(broken, compress=False))  # newer than the shard
-    monkeypatch.setattr("svr_desktop.training.trainer.get_model", get_model)
     args = ["train", "--data", data, "--out", tmp_path / "run", "--quiet", *[a for item in TINY_MODEL for a in ("--set", item)]]
     code, stderr, _ = run_cli(capsys, *args)
     assert_one_line_error(code, stderr, "train", f"{data / 'shards'}/shard_", "images should be an array", "rebuild the data set")

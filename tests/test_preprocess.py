@@ -28,6 +28,7 @@ from svr_desktop.inference.preprocess import (
     auto_ab,
     load_photo,
     prepare_photo,
+    silhouette_mask,
 )
 
 SIZE = 224
@@ -286,6 +287,24 @@ def test_opaque_alpha_falls_back_to_grabcut(scene):
     prepared = prepare_photo(data, image_size=SIZE)
     assert prepared.background_method == "grabcut"
     assert any("GrabCut instead" in note for note in prepared.notes)
+
+
+@pytest.mark.parametrize("background", ["auto", "alpha"])
+def test_a_fully_transparent_photo_is_refused_before_the_segmenter(scene, background):
+    photo, _ = scene
+    hidden = Photo.from_array(np.dstack([photo, np.zeros(CANVAS, np.uint8)]), "hidden.png")
+
+    def segmenter(rgb):
+        raise AssertionError("the segmenter ran on a fully transparent photo")
+
+    with pytest.raises(PhotoError, match="hidden.png: the photo is fully transparent"):
+        silhouette_mask(hidden, background, segmenter=segmenter)
+
+
+def test_grabcut_ignores_a_fully_transparent_alpha(scene):
+    photo, truth = scene
+    hidden = Photo.from_array(np.dstack([photo, np.zeros(CANVAS, np.uint8)]), "hidden.png")
+    assert _iou(silhouette_mask(hidden, "grabcut").mask, truth) >= 0.85
 
 
 def test_grabcut_recovers_the_part_on_a_busy_bench(scene):

@@ -128,19 +128,15 @@ def test_wrong_checkpoints_and_missing_default_model(tmp_path):
     assert missing.returncode == 2 and "no default model" in missing.stderr
 
 
-def test_a_fully_transparent_photo_is_never_reconstructed_silently(tmp_path, capsys):
-    """Issue 15: an all-transparent photo was reconstructed as if something were there, and the
-    command line did not print the preparation's notes.  Either it is refused in one line, or the
-    result line says that the alpha channel was set aside."""
+def test_a_fully_transparent_photo_is_refused_in_one_line(tmp_path, capsys):
+    """Issue 15: an all-transparent photo was reconstructed as if something were there.  It is
+    refused in one line, before the segmenter runs, and nothing is written."""
     from svr_desktop.cli import main
 
     Image.new("RGBA", (160, 120), (0, 0, 0, 0)).save(tmp_path / "nothing.png")
     code = main(["reconstruct", str(tmp_path / "nothing.png"), "--out", str(tmp_path / "part.stl"), "--resolution", "32"])
     out, err = capsys.readouterr()
+    errors = [line for line in err.strip().splitlines() if " · " not in line]  # progress lines aside
+    assert code == 2 and len(errors) == 1 and "fully transparent" in errors[0], err
     assert "Traceback" not in err
-    if code == 0:
-        assert "transparent" in out.strip().splitlines()[-1], out
-    else:
-        errors = [line for line in err.strip().splitlines() if " · " not in line]  # progress lines aside
-        assert code == 2 and len(errors) == 1 and "transparent" in errors[0], err
-        assert not (tmp_path / "part.stl").exists()
+    assert not (tmp_path / "part.stl").exists()

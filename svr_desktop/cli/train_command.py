@@ -54,10 +54,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if args.resume and (args.config or args.method or args.overrides):
         raise ValueError("--resume continues with the run's own config; drop --config/--method/--set")
+    device = pick_device(args.device)
     source = METHOD_PRESETS[args.method] if args.method else args.config
     config = None if args.resume else load_config(source, args.overrides)
     stage_one = read_model_checkpoint(args.stage1) if args.stage1 else None
-    device = pick_device(args.device)
     load_manifest(args.data)  # a missing or broken data set is refused before the model is built
     torch.set_num_threads(threads_per_training_process())
     requested = []

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from ..inference.display import DISPLAY_THRESHOLD, DisplayMesh, display_mesh
 from ..inference.export import ExportReport, ExportUnits, export_mesh, export_point_cloud
 from ..inference.preprocess import (
     DEFAULT_FILL_FRACTION,
@@ -27,13 +28,15 @@ from ..inference.preprocess import (
     load_photo,
     prepare_photo,
 )
-from ..inference.reconstructor import ReconstructionStats, Reconstructor, progress_plan
+from ..inference.reconstructor import ReconstructionStats, Reconstructor, expected_faces, progress_plan
 from ..inference.settings import ReconstructionSettings
 from ..inference.simplify import FaceTarget, export_plan, simplify_for_export
 from ..progress import Plan, Progress, ProgressGenerator
 
 #: Weight of computing the vertex normals in :func:`reconstruction_plan` (seconds at 256^3).
 _NORMALS_S = 0.05
+#: Weight of making the viewer's lighter copy of a large mesh (seconds at 256^3, 2-core machine).
+_DISPLAY_S = 0.8
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,10 @@ def reconstruct(
     a: float | None,
     b: float | None,
     settings: ReconstructionSettings,
-) -> ProgressGenerator[tuple[trimesh.Trimesh | trimesh.PointCloud, ReconstructionStats, PreparedPhoto]]:
+) -> ProgressGenerator[tuple[trimesh.Trimesh | trimesh.PointCloud, ReconstructionStats, PreparedPhoto, DisplayMesh | None]]:
     """:meth:`Reconstructor.reconstruct_photo` of ``photo`` (``a``/``b`` None: from the silhouette);
-    a point cloud from a ``points`` model.
+    a point cloud from a ``points`` model.  Last comes what the viewer draws for a mesh
+    (:func:`.display_mesh`: a lighter copy of a large one), ``None`` for a point cloud.
 
     ``prepared`` (the preview's preparation with the same ``framing``) is
     reused when it has the model's input size; otherwise the photo is
@@ -119,17 +123,25 @@ def reconstruct(
     mesh, stats, prepared = yield from reconstructor.reconstruct_photo(prepared, a=a, b=b, settings=settings)
     if seconds is not None:
         stats.timings["preprocess"] = seconds
+    display = None
     if isinstance(mesh, trimesh.Trimesh) and len(mesh.faces):
         yield Progress("shading normals", 0, 1)
         np.asarray(mesh.vertex_normals)
-    return mesh, stats, prepared
+        if len(mesh.faces) > DISPLAY_THRESHOLD:
+            yield Progress("display copy", 0, 1)
+        display = display_mesh(mesh)
+    return mesh, stats, prepared, display
 
 
 def reconstruction_plan(settings: ReconstructionSettings, output_kind: str = "occupancy") -> Plan:
-    """The stages of :func:`reconstruct` weighted for the overall progress bar (a point cloud has no normals)."""
+    """The stages of :func:`reconstruct` weighted for the overall progress bar (a point cloud has
+    no normals; a mesh expected to be small needs no display copy)."""
     if output_kind == "points":
         return progress_plan(settings, output_kind)
-    return [*progress_plan(settings, output_kind), ("shading normals", _NORMALS_S)]
+    plan = [*progress_plan(settings, output_kind), ("shading normals", _NORMALS_S)]
+    if expected_faces(settings.resolution) > DISPLAY_THRESHOLD:
+        plan.append(("display copy", _DISPLAY_S))
+    return plan
 
 
 def export(

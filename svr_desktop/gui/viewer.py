@@ -18,6 +18,11 @@ which the window does not react, so every change here renders the scene
 once: pyvista calls are made with ``render=False`` and the view is repainted
 through Qt (:meth:`MeshViewer._repaint`).
 
+A mesh over a few hundred thousand faces is drawn through the lighter copy
+the reconstruction job made (:mod:`svr_desktop.inference.display`): every
+render stays fast and "Edges" stays readable, while the dimensions, the heat
+map's values and everything exported come from the full mesh.
+
 A point-cloud reconstruction (the ``pointcloud`` method) is shown the same
 way as a mesh, as points: it has the same bounding box, size line and
 dimension labels; edges, wireframe and normals need faces and are off.
@@ -35,11 +40,16 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QToolBar, QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 
+from ..inference.display import DisplayMesh
 from .images import save_png
 from .settings import read_str
 
 #: Colour of the mesh (a light steel blue: reads as metal, differs from every backdrop).
 MESH_COLOUR = "#7fa7d0"
+#: Triangle edges: dark, but half transparent, so that where triangles are a few pixels
+#: small the shading still shows through instead of the part turning edge-coloured.
+EDGE_COLOUR = "#2b3a4a"
+EDGE_OPACITY = 0.45
 #: Viewer background gradient (bottom, top).
 BACKGROUND = ("#f4f6f8", "#c9d3de")
 #: Size (pixels) of the points of a point-cloud reconstruction.
@@ -96,6 +106,7 @@ class MeshViewer(QWidget):
         self.plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
         self.plotter.enable_anti_aliasing("fxaa")
         self._mesh: trimesh.Trimesh | trimesh.PointCloud | None = None
+        self._display: DisplayMesh | None = None  # what is drawn for a mesh
         self._mm_per_unit: float | None = None
         self._scalars: np.ndarray | None = None
         self._scalars_title = ""
@@ -143,19 +154,35 @@ class MeshViewer(QWidget):
         """Whether the part shown is a point cloud (no faces: edges, wireframe and normals are off)."""
         return isinstance(self._mesh, trimesh.PointCloud)
 
+    @property
+    def drawn_faces(self) -> int | None:
+        """Faces drawn for the mesh shown: fewer than it has when a lighter copy stands in; ``None``
+        without a mesh."""
+        return None if self._display is None else len(self._display.mesh.faces)
+
     def show_mesh(
-        self, mesh: trimesh.Trimesh | trimesh.PointCloud, mm_per_unit: float | None = None, view: str = "iso"
+        self,
+        mesh: trimesh.Trimesh | trimesh.PointCloud,
+        mm_per_unit: float | None = None,
+        view: str = "iso",
+        display: DisplayMesh | None = None,
     ) -> None:
         """Show ``mesh`` or a point cloud (replacing the previous one and its heat map; point
         overlays stay) and fit the camera in the preset ``view`` (the main window passes
         ``front`` after a reconstruction: the photo's viewpoint).  ``mm_per_unit`` labels the
-        bounding box in mm."""
+        bounding box in mm.  ``display`` is what to draw for a mesh (default: the mesh itself),
+        e.g. the lighter copy of a large one that :func:`.display_mesh` made off the GUI thread."""
         if isinstance(mesh, trimesh.PointCloud):
             if len(mesh.vertices) == 0:
                 raise ValueError("the point cloud has no points, nothing to show")
+            display = None
         elif len(mesh.faces) == 0:
             raise ValueError("the mesh has no faces, nothing to show")
-        self._mesh = mesh
+        elif display is None:
+            display = DisplayMesh(mesh, len(mesh.faces))
+        elif display.full_faces != len(mesh.faces):
+            raise ValueError(f"the display copy is of a mesh of {display.full_faces:,} faces, not {len(mesh.faces):,}")
+        self._mesh, self._display = mesh, display
         self._mm_per_unit = mm_per_unit
         self._scalars = None
         self._redraw()
@@ -168,7 +195,7 @@ class MeshViewer(QWidget):
 
     def clear(self) -> None:
         """Remove the mesh, its heat map and every point and surface overlay."""
-        self._mesh = None
+        self._mesh = self._display = None
         self._scalars = None
         self._points.clear()
         self._surfaces.clear()
@@ -283,15 +310,17 @@ class MeshViewer(QWidget):
                 render_points_as_spheres=True, name=_MESH, reset_camera=False, render=False,
             )
             return
+        drawn = self._display.mesh
         surface = pv.PolyData.from_regular_faces(
-            np.asarray(self._mesh.vertices, dtype=np.float64), np.asarray(self._mesh.faces, dtype=np.int64)
+            np.asarray(drawn.vertices, dtype=np.float64), np.asarray(drawn.faces, dtype=np.int64)
         )
         # vertex normals come from trimesh's cache (computed off the GUI thread by the jobs)
-        surface.point_data["Normals"] = np.asarray(self._mesh.vertex_normals, dtype=np.float32)
+        surface.point_data["Normals"] = np.asarray(drawn.vertex_normals, dtype=np.float32)
         surface.point_data.active_normals_name = "Normals"
         style = dict(
             show_edges=self.edges_action.isChecked(),
-            edge_color="#2b3a4a",
+            edge_color=EDGE_COLOUR,
+            edge_opacity=EDGE_OPACITY,
             style="wireframe" if self.wireframe_action.isChecked() else "surface",
             smooth_shading=True,
             specular=0.3,
@@ -303,7 +332,7 @@ class MeshViewer(QWidget):
         if self._scalars is None:
             self.plotter.add_mesh(surface, color=MESH_COLOUR, **style)
         else:
-            surface.point_data["scalars"] = self._scalars
+            surface.point_data["scalars"] = self._display.vertex_values(self._scalars)
             self.plotter.add_mesh(
                 surface,
                 scalars="scalars",

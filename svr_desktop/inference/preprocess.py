@@ -340,6 +340,12 @@ def silhouette_mask(
         )
     elif background == "off":
         mask, method = np.ones((height, width), dtype=bool), "off"
+    elif background in ("auto", "alpha") and _fully_transparent(photo.alpha):
+        # A viewer shows nothing here; whatever colours hide behind the alpha are not a photo of a part.
+        raise PhotoError(
+            f"{photo.name}: the photo is fully transparent (its alpha channel hides every pixel); "
+            "nothing to reconstruct (--background grabcut ignores the transparency)"
+        )
     elif background == "alpha" or (background == "auto" and _informative_alpha(photo.alpha)):
         if photo.alpha is None:
             raise PhotoError(
@@ -352,7 +358,7 @@ def silhouette_mask(
         use_segmenter = segmenter is not None and background == "auto" and region is None
         if photo.alpha is not None and background == "auto":
             instead = "the network's mask" if use_segmenter else "GrabCut"
-            notes.append(f"the alpha channel is (nearly) all opaque or all transparent; used {instead} instead")
+            notes.append(f"the alpha channel is (nearly) all opaque; used {instead} instead")
         if use_segmenter:
             found = _network_silhouette(photo.rgb, segmenter(photo.rgb), notes)
             if found is not None:
@@ -381,12 +387,23 @@ def _rect_mask(rect: Rect | None, shape: tuple[int, int], name: str) -> np.ndarr
     return region
 
 
+#: Below this fraction of opaque pixels an alpha channel hides the photo (and
+#: cannot outline a part: a thousandth of a 160 px image is 25 pixels).
+MIN_OPAQUE_FRACTION = 0.001
+
+
+def _opaque_fraction(alpha: np.ndarray) -> float:
+    return float(np.count_nonzero(alpha >= 128)) / alpha.size
+
+
+def _fully_transparent(alpha: np.ndarray | None) -> bool:
+    """Whether alpha hides (nearly) every pixel of the photo."""
+    return alpha is not None and _opaque_fraction(alpha) < MIN_OPAQUE_FRACTION
+
+
 def _informative_alpha(alpha: np.ndarray | None) -> bool:
     """Whether alpha separates a part from a background (not trivially opaque or empty)."""
-    if alpha is None:
-        return False
-    opaque = float(np.count_nonzero(alpha >= 128)) / alpha.size
-    return 0.001 <= opaque <= 0.99
+    return alpha is not None and MIN_OPAQUE_FRACTION <= _opaque_fraction(alpha) <= 0.99
 
 
 def _grabcut_copy(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:

@@ -130,6 +130,7 @@ def model_checkpoint(file: CheckpointFile) -> ModelCheckpoint:
             raise CheckpointError(f"{file.path}: its configuration is invalid ({name}: expected a mapping of keys to values)")
     try:
         model_config = _MODEL_CONFIG.validate_python(model_values)
+        model_config.check_size()
     except ValidationError as exc:
         raise CheckpointError(f"{file.path}: its configuration is invalid (model: {describe(exc)})") from None
     except (ValueError, TypeError) as exc:

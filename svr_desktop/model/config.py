@@ -96,7 +96,8 @@ class ModelConfig:
       (paper: 512).  Its stage 1 reads the ``occnet`` fields.
 
     Each size has a range (far above the presets) and together they must
-    stay within :data:`MAX_PARAMETERS` and :data:`MAX_ACTIVATIONS_PER_IMAGE`.
+    stay within :data:`MAX_PARAMETERS` and :data:`MAX_ACTIVATIONS_PER_IMAGE`
+    (:meth:`check_size`).
     """
 
     method: StrictStr = "jin2022"
@@ -137,6 +138,16 @@ class ModelConfig:
             raise ValueError("depth_guided needs depth_head: the decoder reads the layers the head predicts")
         if self.depth_head and self.encoder == "global":
             raise ValueError("depth_head needs a local encoder (multilevel, fpn, fpn_global), not 'global'")
+
+    def check_size(self) -> None:
+        """Refuse a network beyond :data:`MAX_PARAMETERS` or :data:`MAX_ACTIVATIONS_PER_IMAGE`.
+
+        Not part of validation: the first :func:`model_size` in a process
+        takes about a second (torch's meta-device set-up), and a training
+        config checks its other sections before it is paid.  Whoever builds a
+        network from stored or typed-in values calls it (the training config,
+        the checkpoint reader).
+        """
         parameters, activations = model_size(self)
         if parameters > MAX_PARAMETERS:
             raise ValueError(f"the model would have {parameters:,} parameters (at most {MAX_PARAMETERS:,})")

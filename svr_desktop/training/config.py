@@ -129,6 +129,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         output_kind(self.model, self.labels.mode)  # refuses a label mode the method cannot train with
+        # Last, once every section is valid: the size check is the slow one.
+        try:
+            self.model.check_size()
+        except ValueError as exc:
+            raise ValueError(f"model: {exc}") from None
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -246,6 +246,15 @@ def train(
     points_method = output_kind(config.model, labels.mode) == "points"
     stage_two = METHODS[config.model.method].stage_one is not None
 
+    # The data set first: a broken one is refused before any network is built.
+    surface_points = config.model.pointcloud_points if points_method else config.model.doccnet_points if stage_two else 0
+    train_set = ViewDataset(data_dir, "train", config.data.points_per_view, seed=config.seed, surface_points=surface_points)
+    val_set = (
+        ViewDataset(data_dir, "val", point_set="val", surface_points=VAL_SURFACE_POINTS if points_method else 0)
+        if ctx.is_main
+        else None
+    )
+
     torch.manual_seed(config.seed)
     if checkpoint is not None:
         model = model_from_checkpoint(checkpoint)
@@ -259,13 +268,6 @@ def train(
         optimizer.load_state_dict(checkpoint.optimizer_state)
     network = DistributedDataParallel(model) if ctx.enabled else model
 
-    surface_points = config.model.pointcloud_points if points_method else config.model.doccnet_points if stage_two else 0
-    train_set = ViewDataset(data_dir, "train", config.data.points_per_view, seed=config.seed, surface_points=surface_points)
-    val_set = (
-        ViewDataset(data_dir, "val", point_set="val", surface_points=VAL_SURFACE_POINTS if points_method else 0)
-        if ctx.is_main
-        else None
-    )
     if labels.mode == "adaptive" and state.adaptive is None and not points_method:
         interval = update_interval(optim.epochs, labels.update_fraction)
         state.adaptive = AdaptiveS.from_positive_ratio(

@@ -6,6 +6,7 @@ import trimesh
 from PIL import Image
 
 from svr_desktop.gui.viewer import LEGEND_MIN_PIXELS, MeshViewer
+from svr_desktop.inference.display import DISPLAY_FACES, DISPLAY_THRESHOLD, display_mesh
 
 
 @pytest.fixture
@@ -163,3 +164,40 @@ def test_screenshot_is_written_as_png(viewer, block, tmp_path):
         assert image.format == "PNG"
         assert image.size == (viewer.plotter.width(), viewer.plotter.height())
         assert len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)) > 50
+
+
+@pytest.fixture(scope="module")
+def large_mesh():
+    """A sphere of 327,680 faces, above the display threshold, with its lighter copy."""
+    mesh = trimesh.creation.icosphere(subdivisions=7)
+    np.asarray(mesh.vertex_normals)
+    return mesh, display_mesh(mesh)
+
+
+def test_a_large_mesh_is_drawn_through_its_lighter_copy(viewer, large_mesh):
+    mesh, display = large_mesh
+    assert len(mesh.faces) > DISPLAY_THRESHOLD and display.is_copy
+    viewer.show_mesh(mesh, display=display)
+    assert viewer.mesh is mesh and viewer.drawn_faces == len(display.mesh.faces) <= DISPLAY_FACES
+    assert viewer.plotter.actors["mesh"].mapper.dataset.n_cells == viewer.drawn_faces
+    assert "2.000 x 2.000 x 2.000" in viewer.size_text().replace("×", "x")  # the full mesh's size
+    # A heat map of the full mesh's vertices colours the copy.
+    viewer.set_mesh_scalars(np.asarray(mesh.vertices[:, 1]), "height")
+    drawn = viewer.plotter.actors["mesh"].mapper.dataset.point_data["scalars"]
+    assert np.abs(drawn - display.mesh.vertices[:, 1]).max() < 0.05
+    with pytest.raises(ValueError, match="display copy"):
+        viewer.show_mesh(trimesh.creation.icosphere(subdivisions=2), display=display)
+
+
+def test_edges_on_a_large_mesh_keep_its_shading(viewer, large_mesh):
+    """Issue 15: "Edges" on a mesh of a few hundred thousand faces turned it black."""
+    mesh, display = large_mesh
+    background = viewer.render_image().astype(int)
+    viewer.show_mesh(mesh, display=display, view="front")
+    plain = viewer.render_image().astype(int)
+    part = np.abs(plain - background).sum(axis=2) > 30
+    viewer.edges_action.setChecked(True)
+    edged = viewer.render_image().astype(int)
+    assert part.mean() > 0.1
+    assert edged[part].mean() > 0.7 * plain[part].mean()
+    assert np.abs(edged[part] - plain[part]).mean() > 2  # the edges are drawn
