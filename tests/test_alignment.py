@@ -7,16 +7,18 @@ import trimesh
 from svr_desktop.geometry import alignment as alignment_module
 from svr_desktop.geometry.alignment import (
     ICP_PREFIX,
+    POINT_STAGES,
     STAGES,
     IcpResult,
     align_to_reconstruction,
+    compare_points_to_ground_truth,
     compare_to_ground_truth,
     distance_to_surface,
     icp,
     normalization_matrix,
 )
 from svr_desktop.geometry.frames import normalization_of, normalize_mesh
-from svr_desktop.geometry.metrics import MetricSettings, compare_meshes
+from svr_desktop.geometry.metrics import NEEDS_SURFACE, MetricSettings, compare_meshes
 from svr_desktop.geometry.reference_check import MIN_SILHOUETTE_IOU, check_reference, front_silhouette
 from svr_desktop.progress import Progress, run_to_completion
 
@@ -196,3 +198,24 @@ def test_front_silhouettes_and_the_reference_check():
     assert wrong.mismatch and wrong.silhouette_iou < MIN_SILHOUETTE_IOU and "may not be" in wrong.warning()
     right = check_reference(plate, trimesh.creation.box((1.0, 0.95, 0.12)))
     assert not right.mismatch and right.silhouette_iou > 0.9 and right.warning() == ""
+
+
+def test_a_point_cloud_is_compared_as_evaluate_scores_it():
+    """Issue 16: the Compare panel scores a point-cloud reconstruction (CD-L1, F-score, EMD; the rest n/a)."""
+    ground_truth = trimesh.creation.box(extents=(0.8, 0.4, 0.2))
+    # The reconstruction's own frame: twice the size and shifted; the bounding boxes align it.
+    cloud = trimesh.PointCloud(ground_truth.sample(2048, seed=1) * 2.0 + [0.3, 0.0, 0.0])
+    events = []
+    result = run_to_completion(compare_points_to_ground_truth(cloud, ground_truth, QUICK, seed=2), events.append)
+    assert [event.stage for event in events][:-1] == list(POINT_STAGES)
+    assert result.reference is None and result.icp is None and len(result.reconstruction_edges) == 0
+    metrics = result.metrics.as_dict()
+    assert all(np.isnan(metrics[key]) for key in NEEDS_SURFACE)
+    assert metrics["accuracy"] < 0.02  # every point lies on the surface (the samples it is matched to are 0.015 apart)
+    assert np.abs(result.vertex_distance).max() < 1e-6
+    # The ground truth drawn over the points, in the reconstruction's coordinates.
+    np.testing.assert_allclose(result.reference_surface.bounds, cloud.bounds, atol=1e-3)
+    assert len(result.gt_edges) > 0
+    shifted = trimesh.PointCloud(cloud.vertices + np.random.default_rng(0).normal(0, 0.05, cloud.vertices.shape))
+    worse = run_to_completion(compare_points_to_ground_truth(shifted, ground_truth, QUICK, seed=2)).metrics
+    assert worse.chamfer_l1 > result.metrics.chamfer_l1 and worse.emd > result.metrics.emd

@@ -26,7 +26,7 @@ from svr_desktop.model.checkpoint import CheckpointError, build_model, read_mode
 from svr_desktop.model.disn import DISN
 from svr_desktop.model.occnet import OccNet
 from svr_desktop.progress import run_to_completion
-from svr_desktop.training.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
+from svr_desktop.training.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint, ship_checkpoint
 from svr_desktop.training.config import METHOD_PRESETS, config_from_dict, load_config
 from svr_desktop.training.losses import label_loss, predicted_inside
 from svr_desktop.training.trainer import TrainSummary, train
@@ -212,6 +212,32 @@ def test_checkpoints_record_and_recover_their_method(method, tmp_path):
         for rebuilt in (build_model(checkpoint), model_from_checkpoint(read_checkpoint(path))):
             assert type(rebuilt) is type(model)
             torch.testing.assert_close(rebuilt.eval()(images, points, A, A), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("method", FIELD_METHODS)
+def test_a_shipped_checkpoint_is_half_the_weights_without_the_optimizer_and_predicts_alike(method, tmp_path):
+    """models/ holds one checkpoint per method (issue 16): float16 weights, no Adam state."""
+    model = small_model(method, seed=4)
+    optimizer = torch.optim.Adam(model.parameters())
+    images, points = torch.rand(2, 3, 64, 64), torch.rand(2, 200, 3) - 0.5
+    model(images, points, torch.full((2,), A), torch.full((2,), A)).square().mean().backward()
+    optimizer.step()  # the Adam state a resume needs, and shipping drops
+    source, shipped = tmp_path / "last.safetensors", tmp_path / f"{method}.safetensors"
+    save_checkpoint(source, model, small_train_config(method), {"step": 1}, optimizer)
+    ship_checkpoint(source, shipped)
+    with safe_open(shipped, "pt") as handle:
+        assert not any(key.startswith("optim.") for key in handle.keys())
+        floats = {handle.get_slice(key).get_dtype() for key in handle.keys() if "num_batches" not in key}
+    assert floats == {"F16"}
+    assert shipped.stat().st_size < 0.3 * source.stat().st_size
+    checkpoint = read_model_checkpoint(shipped)
+    assert checkpoint.method == method and checkpoint.training_state == {"step": 1}
+    model.eval()
+    with torch.no_grad():
+        expected = model(images, points, A, A)
+        rebuilt = build_model(checkpoint).eval()
+        assert next(rebuilt.parameters()).dtype == torch.float32
+        torch.testing.assert_close(rebuilt(images, points, A, A), expected, rtol=0.02, atol=0.02)
 
 
 def rewrite_config(path: Path, edit) -> None:

@@ -32,7 +32,7 @@ import trimesh
 from ..progress import Progress, ProgressGenerator
 from .edges import edge_points
 from .frames import Normalization, normalization_of
-from .metrics import MeshComparison, MetricSettings, compare_meshes
+from .metrics import MeshComparison, MetricSettings, compare_meshes, compare_points
 from .queries import MeshQuery
 from .reference_check import ReferenceCheck, check_reference
 from .sampling import sample_surface
@@ -129,7 +129,7 @@ def icp(
 class Alignment:
     """A reconstruction and its ground truth in one normalized frame."""
 
-    reconstruction: trimesh.Trimesh  # the reconstruction, normalized
+    reconstruction: trimesh.Trimesh | trimesh.PointCloud  # the reconstruction, normalized
     ground_truth: trimesh.Trimesh  # the ground truth, normalized (and refined) into the same frame
     gt_to_shared: np.ndarray  # 4x4: ground truth's file coordinates -> shared frame
     shared_to_reconstruction: np.ndarray  # 4x4: shared frame -> the reconstruction's own coordinates
@@ -142,11 +142,12 @@ class Alignment:
 
 def align_to_reconstruction(
     ground_truth: trimesh.Trimesh,
-    reconstruction: trimesh.Trimesh,
+    reconstruction: trimesh.Trimesh | trimesh.PointCloud,
     refine: bool = False,
     rng: np.random.Generator | int = 0,
 ) -> Alignment:
-    """Normalize both meshes and, with ``refine``, fit the ground truth onto the reconstruction by ICP.
+    """Normalize both meshes (or a point-cloud reconstruction and the ground truth) and, with
+    ``refine``, fit the ground truth onto the reconstruction by ICP.
 
     Raises ``ValueError`` when either mesh has an empty or flat-to-a-point bounding box.
     """
@@ -206,7 +207,7 @@ class GroundTruthComparison:
     gt_edges: np.ndarray  # edge points of the ground truth, reconstruction coordinates
     reconstruction_edges: np.ndarray  # edge points of the reconstruction, reconstruction coordinates
     reference_surface: trimesh.Trimesh  # the aligned ground truth, reconstruction coordinates (to draw it)
-    reference: ReferenceCheck  # does the ground truth show the same part at all?
+    reference: ReferenceCheck | None  # does the ground truth show the same part at all? (None: not checked)
     icp: IcpDecision | None = None  # set when ICP refinement was tried
 
     def mm_per_shared_unit(self, mm_per_reconstruction_unit: float) -> float:
@@ -278,3 +279,43 @@ def compare_to_ground_truth(
     decision = IcpDecision(plain.metrics.iou, refined.metrics.iou, float(refined.alignment.icp_rms))
     # The reference check stays the plain alignment's, the one it was calibrated on (see reference_check).
     return replace(refined if decision.applied else plain, icp=decision, reference=plain.reference)
+
+
+#: The stages of :func:`compare_points_to_ground_truth`.
+POINT_STAGES = ("aligning", "distances", "edge points", "metrics")
+
+
+def compare_points_to_ground_truth(
+    reconstruction: trimesh.PointCloud,
+    ground_truth: trimesh.Trimesh,
+    settings: MetricSettings = DEFAULT_SETTINGS,
+    seed: int = 0,
+) -> ProgressGenerator[GroundTruthComparison]:
+    """A point-cloud reconstruction (the ``pointcloud`` method) against its ground truth.
+
+    Aligned by bounding boxes, as meshes are, and measured as ``evaluate``
+    measures point clouds (:func:`.compare_points`: Chamfer-L1, F-score and
+    EMD; IoU, normal consistency and ECD need a surface and are NaN, not
+    applicable).  ``vertex_distance`` is each point's distance to the ground
+    truth.  There is no ICP (it is kept only where it raises the volumetric
+    IoU, which points do not have), no reconstruction edge points and no
+    reference check (calibrated on surfaces): ``reference`` is None.
+    """
+    total = len(POINT_STAGES)
+    yield Progress(POINT_STAGES[0], 0, total)
+    alignment = align_to_reconstruction(ground_truth, reconstruction, False, seed)
+    yield Progress(POINT_STAGES[1], 1, total)
+    points = np.asarray(alignment.reconstruction.vertices)
+    distance = distance_to_surface(points, alignment.ground_truth)
+    yield Progress(POINT_STAGES[2], 2, total)
+    rng = np.random.default_rng(seed)
+    edges, _ = edge_points(
+        alignment.ground_truth, rng, settings.edge_surface_samples, settings.edge_eps, settings.edge_threshold, settings.edge_points
+    )
+    yield Progress(POINT_STAGES[3], 3, total)
+    metrics = compare_points(points, alignment.ground_truth, seed, settings)
+    yield Progress(POINT_STAGES[-1], total, total)
+    return GroundTruthComparison(
+        alignment, metrics, distance, trimesh.transform_points(edges, alignment.shared_to_reconstruction),
+        np.zeros((0, 3)), alignment.gt_in_reconstruction_coordinates(), None,
+    )

@@ -20,9 +20,12 @@ Two findings of the core are stated beside the table: a ground truth that
 does not look like the reconstructed part (a warning), and what ICP did to
 the fit (it is applied only where it raised the IoU).
 
-A point-cloud reconstruction (the ``pointcloud`` method) has no surface to
-align or to measure IoU on: the panel says in one line that it does not
-compare point clouds and points to ``svr-desktop evaluate``, which does.
+A point-cloud reconstruction (the ``pointcloud`` method) is compared as
+``svr-desktop evaluate`` scores it
+(:func:`~svr_desktop.geometry.alignment.compare_points_to_ground_truth`):
+Chamfer-L1, F-score and EMD, with IoU, normal consistency and ECD "n/a"
+(they need a surface), the ground truth's surface and edge points drawn over
+the points; ICP and the heat map need a surface and are off.
 """
 
 from __future__ import annotations
@@ -54,9 +57,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..data.dataset_views import DatasetContents, dataset_contents, load_dataset_view
-from ..geometry.alignment import GroundTruthComparison, compare_to_ground_truth
+from ..geometry.alignment import GroundTruthComparison, compare_points_to_ground_truth, compare_to_ground_truth
 from ..geometry.mesh_io import MESH_EXTENSIONS, MeshLoadError, load_solid_mesh
-from ..geometry.metrics import MetricSettings
+from ..geometry.metrics import NEEDS_SURFACE, MetricSettings
 from .status_label import ERROR_STYLE, StatusLabel
 from .worker import WorkerThread, start_work
 
@@ -81,10 +84,8 @@ METRIC_ROWS = (
 )
 
 
-#: What the panel says while the reconstruction is a point cloud.
-POINTS_NOT_COMPARED = (
-    "Comparing point clouds is not available here: `svr-desktop evaluate` scores them (CD-L1, EMD, F-score)."
-)
+#: Why ICP and the heat map are off while the reconstruction is a point cloud.
+NEEDS_A_SURFACE = "needs a reconstructed surface; a point cloud has none"
 
 
 def format_metric(value: float, unit: str = NORMALIZED) -> str:
@@ -112,8 +113,7 @@ class ComparePanel(QDockWidget):
         self.setObjectName("ComparePanel")
         self._viewer = viewer
         self.settings = MetricSettings()  # sample counts of the metrics (DESIGN.md section 3 by default)
-        self._reconstruction: trimesh.Trimesh | None = None
-        self._points_reconstructed = False  # the latest reconstruction is a point cloud: nothing to compare
+        self._reconstruction: trimesh.Trimesh | trimesh.PointCloud | None = None
         self._ground_truth: trimesh.Trimesh | None = None
         self._contents: DatasetContents | None = None
         self._results: dict[bool, GroundTruthComparison] = {}  # per "ICP requested": computed for the current pair
@@ -175,7 +175,10 @@ class ComparePanel(QDockWidget):
         self.edges_check.setChecked(True)
         self.edges_check.toggled.connect(self._show_overlays)
         self.heat_map_check = QCheckBox("Distance heat map on the reconstruction")
+        self.heat_map_check.setToolTip("Colour the reconstruction by each vertex's distance to the ground truth")
         self.heat_map_check.toggled.connect(self._show_overlays)
+        for check in (self.refine_check, self.heat_map_check):  # restored when a mesh follows a point cloud
+            check.setProperty("surface tip", check.toolTip())
         for widget in (self.refine_check, self.surface_check, self.edges_check, self.heat_map_check):
             compare_layout.addWidget(widget)
         self.progress = QProgressBar()
@@ -213,24 +216,32 @@ class ComparePanel(QDockWidget):
 
     # ------------------------------------------------------------ public API
 
-    def set_reconstruction(self, mesh: trimesh.Trimesh | None) -> None:
-        """The main window's latest reconstruction (None: cleared); compares at once if a ground truth is loaded.
+    def set_reconstruction(self, mesh: trimesh.Trimesh | trimesh.PointCloud | None) -> None:
+        """The main window's latest reconstruction, a mesh or a point cloud (None: cleared); compares
+        at once if a ground truth is loaded.
 
         The same mesh again keeps the comparisons already computed for it."""
-        self._points_reconstructed = False
         if mesh is self._reconstruction:
             return
         self._reconstruction = mesh
         self._heat_map_shown = False  # a new mesh is shown without scalars
         self._forget_results()
+        points = self.compares_points
+        for check in (self.refine_check, self.heat_map_check):
+            check.setEnabled(not points)
+            check.setToolTip(check.property("surface tip") if not points else f"{check.text()}: {NEEDS_A_SURFACE}")
         if mesh is not None:
             self._compare()
 
-    def set_point_cloud_reconstruction(self) -> None:
-        """The latest reconstruction is a point cloud: drop the previous one's comparison and say why none is made."""
-        self.set_reconstruction(None)
-        self._points_reconstructed = True
-        self.status_label.show_status(POINTS_NOT_COMPARED)
+    @property
+    def compares_points(self) -> bool:
+        """Whether the reconstruction compared is a point cloud."""
+        return isinstance(self._reconstruction, trimesh.PointCloud)
+
+    @property
+    def _refine(self) -> bool:
+        """Whether the comparison shown uses ICP: asked for, and possible (not for a point cloud)."""
+        return self.refine_check.isChecked() and not self.compares_points
 
     def set_mm_per_unit(self, mm_per_unit: float | None) -> None:
         """Millimetres per unit of the reconstruction's coordinates (the main window's known size), or
@@ -252,7 +263,7 @@ class ComparePanel(QDockWidget):
     @property
     def result(self) -> GroundTruthComparison | None:
         """The comparison shown: the current pair's, for the ICP choice made (None while there is none)."""
-        return self._results.get(self.refine_check.isChecked())
+        return self._results.get(self._refine)
 
     def shown_values(self) -> dict[str, float]:
         """The metrics as the table shows them: lengths in :attr:`unit` (empty without a result)."""
@@ -309,9 +320,7 @@ class ComparePanel(QDockWidget):
         self._ground_truth = mesh
         self.gt_label.setText(f"Ground truth: {name} ({len(mesh.faces):,} triangles)")
         self._forget_results()
-        if self._points_reconstructed:
-            self.status_label.show_status(POINTS_NOT_COMPARED)
-        elif self._reconstruction is None:
+        if self._reconstruction is None:
             self.status_label.show_status("Ground truth loaded; metrics appear once there is a reconstruction.")
         else:
             self._compare()
@@ -325,7 +334,7 @@ class ComparePanel(QDockWidget):
         if self._reconstruction is None or self._ground_truth is None:
             return
         self._clear_overlays()
-        refine = self.refine_check.isChecked()
+        refine = self._refine
         if refine in self._results:
             self._show_result()
             return
@@ -340,9 +349,15 @@ class ComparePanel(QDockWidget):
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.status_label.show_status("Comparing…")
+        if self.compares_points:
+            def work():
+                return compare_points_to_ground_truth(reconstruction, ground_truth, settings)
+        else:
+            def work():
+                return compare_to_ground_truth(reconstruction, ground_truth, refine, settings, unrefined=unrefined)
         self._works.append(
             start_work(
-                lambda: compare_to_ground_truth(reconstruction, ground_truth, refine, settings, unrefined=unrefined),
+                work,
                 on_finished=lambda result: self._on_compared(generation, refine, result),
                 on_failed=lambda message: self._on_failed(generation, message),
                 on_progress=lambda event: self._on_progress(generation, event),
@@ -367,7 +382,7 @@ class ComparePanel(QDockWidget):
         self._results[refine] = result
         if refine and not result.icp.applied:  # the plain comparison won: keep it for "ICP off" too
             self._results.setdefault(False, replace(result, icp=None))
-        if refine == self.refine_check.isChecked():
+        if refine == self._refine:
             self._show_result()
 
     def _show_result(self) -> None:
@@ -380,9 +395,13 @@ class ComparePanel(QDockWidget):
         values = self.shown_values()
         for row, (key, _, is_length) in enumerate(METRIC_ROWS):
             item = self.metrics_table.item(row, 1)
+            if self.compares_points and key in NEEDS_SURFACE:
+                item.setText("n/a")
+                item.setToolTip(f"{descriptions[key]}; {NEEDS_A_SURFACE}")
+                continue
             item.setText(format_metric(values[key], self.unit if is_length else NORMALIZED))
             item.setToolTip(descriptions[key])
-        warning = result.reference.warning()
+        warning = "" if result.reference is None else result.reference.warning()
         self.warning_label.setText(warning)
         self.warning_label.setVisible(bool(warning))
         self.icp_label.setText("" if result.icp is None else result.icp.describe())
@@ -393,7 +412,9 @@ class ComparePanel(QDockWidget):
             status = f"Compared in the shared frame; lengths in mm ({scale:.4g} mm per normalized unit, from the known size)."
         if result.alignment.icp_rms is not None:
             status += f" ICP residual (RMS): {result.alignment.icp_rms:.4f}."
-        if not result.metrics.edge_chamfer_defined:
+        if self.compares_points:
+            status += " The points are scored as svr-desktop evaluate scores them; IoU, NC and ECD need a surface."
+        elif not result.metrics.edge_chamfer_defined:
             status += f" ECD undefined: edge points on reconstruction {result.metrics.pred_edge_points}, ground truth {result.metrics.gt_edge_points}."
         self.status_label.show_status(status)
         self._show_overlays()
@@ -416,7 +437,7 @@ class ComparePanel(QDockWidget):
             else:
                 self._viewer.clear_points(name)
         shown = self._viewer.mesh
-        if self.heat_map_check.isChecked():
+        if self.heat_map_check.isChecked() and not self.compares_points:
             if shown is None or len(shown.vertices) != len(result.vertex_distance):
                 self.status_label.show_error("The heat map needs the compared reconstruction in the viewer.")
                 return

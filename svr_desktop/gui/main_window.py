@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..inference.display import DisplayMesh
 from ..inference.export import EXPORT_EXTENSIONS, POINT_CLOUD_EXTENSIONS, ExportReport, format_bytes
 from ..inference.preprocess import Photo, PreparedPhoto, auto_ab
 from ..inference.reconstructor import ReconstructionStats, Reconstructor
@@ -535,7 +536,9 @@ class MainWindow(QMainWindow):
         else:
             self.cancel_reconstruction()
 
-    def _reconstructed(self, photo: Photo, framing: Framing, mesh, stats: ReconstructionStats, prepared) -> None:
+    def _reconstructed(
+        self, photo: Photo, framing: Framing, mesh, stats: ReconstructionStats, prepared, display: DisplayMesh | None
+    ) -> None:
         self.progress.finish()
         current = framing == self._framing(self._photo_is_framed_view, self.image_panel.rect())
         if photo is self.photo and current:  # else a newer preparation is (being) shown
@@ -555,16 +558,15 @@ class MainWindow(QMainWindow):
         self.mesh, self.stats, self._mesh_photo_name = mesh, stats, photo.name
         self._simplified = None
         self._simplify_job.abandon()
-        self.viewer.show_mesh(mesh, self.parameters.mm_per_unit(mesh), view=PHOTO_VIEW)
+        self.viewer.show_mesh(mesh, self.parameters.mm_per_unit(mesh), view=PHOTO_VIEW, display=display)
         watertight = "watertight" if stats.watertight else "NOT watertight"
         shape = f"{stats.points:,} points" if points else f"{stats.faces:,} faces · {watertight}"
+        if display is not None and display.is_copy:
+            shape += f" · shown with {len(display.mesh.faces):,}"
         self.summary_label.setText(f"{shape} · {stats.total_seconds:.1f} s · {stats.device}")
         self.statusBar().showMessage("Reconstruction finished" + (f": {'; '.join(stats.notes)}" if stats.notes else ""))
         self.compare_panel.set_mm_per_unit(self.parameters.mm_per_unit(mesh))
-        if points:
-            self.compare_panel.set_point_cloud_reconstruction()
-        else:
-            self.compare_panel.set_reconstruction(mesh)
+        self.compare_panel.set_reconstruction(mesh)
         self._update_actions()
         self.reconstruction_finished.emit(mesh)
 

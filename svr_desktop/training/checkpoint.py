@@ -36,7 +36,7 @@ from .config import TrainConfig, config_from_dict
 # CheckpointError is raised here too; training code and tests import it from this module.
 __all__ = [
     "Checkpoint", "CheckpointError", "checkpoint_bytes", "model_from_checkpoint", "read_checkpoint",
-    "recorded_best_val_iou", "save_checkpoint",
+    "recorded_best_val_iou", "save_checkpoint", "ship_checkpoint",
 ]
 
 
@@ -86,6 +86,24 @@ def checkpoint_bytes(
 def save_checkpoint(path: str | Path, model, config, training_state, optimizer=None) -> None:
     """Write a checkpoint atomically: a crash mid-write keeps the previous one."""
     atomic_write_bytes(path, checkpoint_bytes(model, config, training_state, optimizer))
+
+
+def ship_checkpoint(source: str | Path, target: str | Path, half: bool = True) -> None:
+    """Write the model of a training checkpoint as a file to ship in ``models/``.
+
+    Weights, config and training state stay; the optimizer state (two thirds
+    of a ``last`` checkpoint) goes.  With ``half`` the floating-point weights
+    are stored as float16, half the size: loading casts them back to float32
+    (``load_state_dict`` copies into the network's own tensors), and the
+    reconstructions of the shipped methods were checked to score the same.
+    """
+    checkpoint = read_checkpoint(source)
+    tensors = {
+        f"model.{name}": (value.half() if half and value.is_floating_point() else value).contiguous()
+        for name, value in checkpoint.model_state.items()
+    }
+    meta = {"format": FORMAT, "version": VERSION, "config": checkpoint.config.as_dict(), "training": checkpoint.training_state}
+    atomic_write_bytes(target, save_safetensors(tensors, metadata={"svr_desktop": json.dumps(meta)}))
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:

@@ -2,8 +2,8 @@
 
 A ``pointcloud`` checkpoint reconstructs points: the viewer shows them with
 the size line and dimension labels, the threshold is off, File > Export
-writes PLY and refuses mesh formats in one line, and the Compare dock says
-it does not compare point clouds.  The picker beside the checkpoint shows
+writes PLY and refuses mesh formats in one line, and the Compare dock scores
+the points (CD-L1, F-score, EMD; IoU, NC and ECD n/a).  The picker beside the checkpoint shows
 the loaded model's method, offers the methods with a checkpoint in the
 models folder and loads the one picked.  The checkpoints are tiny untrained
 networks saved in the tests' models folder: nothing here needs training.
@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import torch
 import trimesh
+from PySide6.QtCore import Qt
 
 from svr_desktop.gui import export_dialog
-from svr_desktop.gui.compare_panel import POINTS_NOT_COMPARED
+from svr_desktop.gui.compare_panel import NEEDS_A_SURFACE
 from svr_desktop.gui.export_dialog import POINTS_NOTE, ExportOptions
 from svr_desktop.gui.main_window import POINTS_NEED_PLY
 from svr_desktop.gui.parameters_panel import NO_THRESHOLD_FOR_POINTS
@@ -95,7 +96,20 @@ def test_a_point_checkpoint_reconstructs_points_shown_and_exported_as_ply_only(q
     viewer = window.viewer
     assert not any(action.isEnabled() for action in (viewer.edges_action, viewer.wireframe_action, viewer.normals_action))
     assert f"{POINTS} points" in window.summary_label.text()
-    assert window.compare_panel.status_label.text() == POINTS_NOT_COMPARED
+    # The Compare dock scores the points against a ground truth, as evaluate does.
+    panel = window.compare_panel
+    assert panel.compares_points and not panel.refine_check.isEnabled() and not panel.heat_map_check.isEnabled()
+    assert NEEDS_A_SURFACE in panel.refine_check.toolTip()
+    panel.load_ground_truth_file(SAMPLE_PHOTO.with_name("flange.stl"))
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=LOAD_TIMEOUT_MS)
+    table = panel.metrics_table
+    shown = {table.item(row, 0).data(Qt.ItemDataRole.UserRole): table.item(row, 1).text() for row in range(table.rowCount())}
+    assert shown["iou"] == shown["normal_consistency"] == shown["edge_chamfer"] == "n/a"
+    for key in ("chamfer_l1", "fscore", "emd"):
+        assert float(shown[key]) == pytest.approx(panel.result.metrics.as_dict()[key], abs=1e-4)
+        assert 0 < panel.result.metrics.as_dict()[key] < float("inf")
+    assert panel.result.vertex_distance.shape == (POINTS,)
+    assert any(name.startswith("surface: ") for name in viewer.plotter.actors)  # the ground truth over the points
 
     # Mesh formats are off in the menu, and asked for anyway they are refused in one line, writing nothing.
     for fmt in ("stl", "obj", "glb"):
