@@ -30,7 +30,8 @@ def default_model(root: Path = ROOT) -> Path:
 
 
 def model_files(model: Path, allow_missing: bool = False) -> list[tuple[str, Path]]:
-    """The model (renamed to ``models/default.safetensors``) and the card beside it, when present.
+    """The model (renamed to ``models/default.safetensors``), the card and the other methods'
+    checkpoints beside it, when present.
 
     The card is taken from the model's own folder so that a stand-in model
     never ships under another model's card.
@@ -46,6 +47,11 @@ def model_files(model: Path, allow_missing: bool = False) -> list[tuple[str, Pat
     card = model.parent / CARD_NAME
     if card.is_file():
         files.append((f"models/{CARD_NAME}", card))
+    # The other methods' checkpoints beside it (``occnet.safetensors``, ...), so that the
+    # method picker finds them in the bundle as in a checkout.
+    from svr_desktop.model.catalog import method_checkpoints
+
+    files += [(f"models/{path.name}", path) for path in method_checkpoints(model).values() if path != model]
     return files
 
 

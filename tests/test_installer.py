@@ -66,6 +66,17 @@ def test_model_is_renamed_with_its_own_card(tmp_path):
     assert [dest for dest, _ in bundle_contents.model_files(model)] == ["models/default.safetensors", "models/MODEL_CARD.md"]
 
 
+def test_the_other_methods_checkpoints_beside_the_model_are_bundled(tmp_path):
+    shipped = {dest for dest, _ in bundle_contents.model_files(bundle_contents.default_model())}
+    for name in ("occnet", "disn", "pointcloud", "d-occnet"):
+        assert f"models/{name}.safetensors" in shipped
+    # A file named after a method but not one of ours stays out.
+    model = tmp_path / "default.safetensors"
+    model.write_bytes(b"weights")
+    (tmp_path / "occnet.safetensors").write_bytes(b"not a checkpoint")
+    assert bundle_contents.model_files(model) == [("models/default.safetensors", model)]
+
+
 def test_missing_model_fails_unless_allowed(tmp_path):
     with pytest.raises(bundle_contents.MissingModelError, match="--allow-missing-model"):
         bundle_contents.model_files(tmp_path / "default.safetensors")
