@@ -2,11 +2,12 @@
 
 Marching cubes at 256^3 gives 350k-700k faces.  Drawn in full, each render
 takes a software-OpenGL view hundreds of milliseconds, during which the
-window does not react, and with "Edges" on the edges cover every pixel, so
-the part turns black.  Above :data:`DISPLAY_THRESHOLD` faces the viewer draws
-a quadric-decimated copy of :data:`DISPLAY_FACES` faces instead (made off
-the GUI thread); exports, metrics and the stated dimensions use the full
-mesh.  Each vertex of the copy remembers the nearest vertex of the full
+window does not react, and with "Edges" on the edges cover nearly every
+pixel.  Above :data:`DISPLAY_THRESHOLD` faces the viewer draws a
+quadric-decimated copy of :data:`DISPLAY_FACES` faces instead (made off the
+GUI thread; 2.6x quicker renders, ``docs/benchmarks.md``), with its edges
+half transparent (``gui/viewer.py``), so the shading shows through them;
+exports, metrics and the stated dimensions use the full mesh.  Each vertex of the copy remembers the nearest vertex of the full
 mesh, so that per-vertex values of the full mesh (the Compare panel's heat
 map) colour the copy.
 """
@@ -23,7 +24,7 @@ from .postprocess import fast_decimate
 
 #: Meshes with more faces than this are shown through a lighter copy.
 DISPLAY_THRESHOLD = 300_000
-#: Faces of that copy: a render in tens of milliseconds, edges a few pixels apart on a full-screen part.
+#: Faces of that copy: renders in tens of milliseconds, and quadric decimation keeps the shape.
 DISPLAY_FACES = 100_000
 
 

@@ -75,11 +75,18 @@ def checkpoint_bytes(
 ) -> bytes:
     """Serialize a checkpoint (weights always, optimizer state when given)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {"format": FORMAT, "version": VERSION, "config": config.as_dict(), "training": training_state}
+    skeleton = None
     if optimizer is not None:
         optim_tensors, skeleton = _flatten_optimizer(optimizer.state_dict())
         tensors.update({k: v.detach().cpu().contiguous() for k, v in optim_tensors.items()})
-        meta["optimizer"] = skeleton
+    return _file_bytes(tensors, config, training_state, skeleton)
+
+
+def _file_bytes(tensors: dict[str, torch.Tensor], config: TrainConfig, training_state: dict, optimizer: dict | None) -> bytes:
+    """The safetensors file: ``tensors`` plus the JSON document (and the optimizer's skeleton, when given)."""
+    meta = {"format": FORMAT, "version": VERSION, "config": config.as_dict(), "training": training_state}
+    if optimizer is not None:
+        meta["optimizer"] = optimizer
     return save_safetensors(tensors, metadata={"svr_desktop": json.dumps(meta)})
 
 
@@ -102,8 +109,7 @@ def ship_checkpoint(source: str | Path, target: str | Path, half: bool = True) -
         f"model.{name}": (value.half() if half and value.is_floating_point() else value).contiguous()
         for name, value in checkpoint.model_state.items()
     }
-    meta = {"format": FORMAT, "version": VERSION, "config": checkpoint.config.as_dict(), "training": checkpoint.training_state}
-    atomic_write_bytes(target, save_safetensors(tensors, metadata={"svr_desktop": json.dumps(meta)}))
+    atomic_write_bytes(target, _file_bytes(tensors, checkpoint.config, checkpoint.training_state, None))
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
