@@ -44,6 +44,7 @@ from ..inference.reconstructor import ReconstructionStats, Reconstructor
 from ..inference.simplify import FaceTarget, SimplifyReport, simplify_for_export
 from ..model.catalog import method_checkpoints
 from ..paths import default_model_path, resources_dir
+from ..training.checkpoint import CheckpointError, recorded_best_val_iou
 from . import export_dialog, jobs
 from .camera_dialog import CameraDialog, CameraUnavailable, find_cameras
 from .compare_panel import ComparePanel
@@ -479,7 +480,7 @@ class MainWindow(QMainWindow):
         self.parameters.show_method(reconstructor.model.config.method)
         output = "point cloud" if reconstructor.output_kind == "points" else f"{reconstructor.output_kind} field"
         self.parameters.show_checkpoint(
-            path, f"{reconstructor.image_size} px input, {output}, on {reconstructor.device}"
+            path, f"{reconstructor.image_size} px input, {output}, on {reconstructor.device}{_trained_to(path)}"
         )
         if remember:
             QSettings().setValue("model/checkpoint", str(path.resolve()))
@@ -773,3 +774,13 @@ class MainWindow(QMainWindow):
             job.wait(CLOSE_WAIT_MS)
         self.viewer.shutdown()
         event.accept()
+
+
+def _trained_to(path: Path) -> str:
+    """How well a checkpoint did in its own validation, for the model line (the method
+    comparison's checkpoints beside the default are far weaker: the user should see it)."""
+    try:
+        score = recorded_best_val_iou(path)
+    except CheckpointError:
+        return ""
+    return "" if score is None else f", validation IoU {score:.3f}"

@@ -66,6 +66,21 @@ def models(tmp_path, monkeypatch):
     return {"default": default, "pointcloud": points}
 
 
+def test_the_model_line_states_the_checkpoints_validation_iou(qtbot, tmp_path):
+    """The method comparison's weak checkpoints sit beside the default model: the model line says
+    how each did in its own validation, and says nothing for a checkpoint that records none."""
+    preset, overrides = SMALL["occnet"]
+    config = load_config(preset, overrides)
+    scored = tmp_path / "occnet.safetensors"
+    save_checkpoint(scored, get_model(config.model), config, {"step": 9, "best_val_iou": 0.0402})
+    window = new_window(qtbot, scored)
+    assert "validation IoU 0.040" in window.parameters.checkpoint_label.text()
+    unscored = save_small(tmp_path / "pointcloud.safetensors", "pointcloud")
+    with qtbot.waitSignal(window.model_ready, timeout=LOAD_TIMEOUT_MS):
+        window.set_checkpoint(unscored)
+    assert "validation" not in window.parameters.checkpoint_label.text()
+
+
 def test_the_catalog_finds_each_methods_checkpoint(models, tmp_path):
     assert method_checkpoints(models["default"]) == {"occnet": models["default"], "pointcloud": models["pointcloud"]}
     # A file named after a method but holding another is not that method's.
