@@ -228,10 +228,7 @@ def _measure(
     vertex_distance = distance_to_surface(alignment.reconstruction.vertices, alignment.ground_truth)
     yield Progress(prefix + STAGES[2], first + 2, total)
     rng = np.random.default_rng(seed)
-    shown_edges = []
-    for mesh in (alignment.ground_truth, alignment.reconstruction):
-        points, _ = edge_points(mesh, rng, settings.edge_surface_samples, settings.edge_eps, settings.edge_threshold, settings.edge_points)
-        shown_edges.append(trimesh.transform_points(points, alignment.shared_to_reconstruction))
+    shown_edges = [_edges_to_show(mesh, alignment, settings, rng) for mesh in (alignment.ground_truth, alignment.reconstruction)]
     yield Progress(prefix + STAGES[3], first + 3, total)
     metrics = compare_meshes(alignment.reconstruction, alignment.ground_truth, seed, settings)
     yield Progress(prefix + STAGES[4], first + 4, total)
@@ -240,6 +237,14 @@ def _measure(
         alignment, metrics, vertex_distance, shown_edges[0], shown_edges[1],
         alignment.gt_in_reconstruction_coordinates(), reference,
     )
+
+
+def _edges_to_show(
+    mesh: trimesh.Trimesh, alignment: Alignment, settings: MetricSettings, rng: np.random.Generator
+) -> np.ndarray:
+    """Edge points of ``mesh`` (in the shared frame) where they lie on the reconstruction as given."""
+    points, _ = edge_points(mesh, rng, settings.edge_surface_samples, settings.edge_eps, settings.edge_threshold, settings.edge_points)
+    return trimesh.transform_points(points, alignment.shared_to_reconstruction)
 
 
 def compare_to_ground_truth(
@@ -308,14 +313,10 @@ def compare_points_to_ground_truth(
     points = np.asarray(alignment.reconstruction.vertices)
     distance = distance_to_surface(points, alignment.ground_truth)
     yield Progress(POINT_STAGES[2], 2, total)
-    rng = np.random.default_rng(seed)
-    edges, _ = edge_points(
-        alignment.ground_truth, rng, settings.edge_surface_samples, settings.edge_eps, settings.edge_threshold, settings.edge_points
-    )
+    gt_edges = _edges_to_show(alignment.ground_truth, alignment, settings, np.random.default_rng(seed))
     yield Progress(POINT_STAGES[3], 3, total)
     metrics = compare_points(points, alignment.ground_truth, seed, settings)
     yield Progress(POINT_STAGES[-1], total, total)
     return GroundTruthComparison(
-        alignment, metrics, distance, trimesh.transform_points(edges, alignment.shared_to_reconstruction),
-        np.zeros((0, 3)), alignment.gt_in_reconstruction_coordinates(), None,
+        alignment, metrics, distance, gt_edges, np.zeros((0, 3)), alignment.gt_in_reconstruction_coordinates(), None,
     )
