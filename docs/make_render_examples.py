@@ -18,7 +18,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-from svr_desktop.data.appearance import STYLES
+from svr_desktop.data.build_settings import STYLES
 from svr_desktop.data.render import Renderer, render_object
 from svr_desktop.geometry.frames import normalize_mesh, random_rotation
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from .device_names import check_device_name
+
 #: Set to 0 or 1 to override the detection of native bfloat16 on the CPU.
 CPU_BF16_VARIABLE = "SVR_DESKTOP_CPU_BF16"
 
@@ -16,12 +18,7 @@ CPU_BF16_VARIABLE = "SVR_DESKTOP_CPU_BF16"
 def pick_device(name: str | None = None) -> torch.device:
     """``auto``/None: CUDA, then Apple MPS, then CPU; or an explicit torch device name."""
     if name and name != "auto":
-        try:
-            device = torch.device(name)
-        except RuntimeError:
-            raise ValueError(f"unknown device '{name}' (choose auto, cpu, cuda, cuda:N or mps)") from None
-        if device.type not in ("cpu", "cuda", "mps"):
-            raise ValueError(f"unsupported device '{name}' (choose auto, cpu, cuda, cuda:N or mps)")
+        device = torch.device(check_device_name(name))
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("CUDA was requested but no CUDA device is available")
         if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():

@@ -10,6 +10,8 @@ import trimesh
 from svr_desktop import __version__
 from svr_desktop.cli import main
 from svr_desktop.data.shards import read_shard
+from svr_desktop.device_names import check_device_name
+from svr_desktop.devices import pick_device
 from svr_desktop.geometry.mesh_io import load_mesh
 
 
@@ -29,6 +31,43 @@ def test_version_and_help_without_qt():
         text=True,
     )
     assert leaked.stdout.strip() == "False"
+
+
+#: Libraries that take seconds to import: building the parser and refusing a bad option must not need them.
+HEAVY_MODULES = ("torch", "trimesh", "PySide6")
+
+
+@pytest.mark.parametrize("command", [["reconstruct", "photo.png", "--out", "part.stl"], ["train", "--data", "data", "--out", "run"]])
+def test_options_are_parsed_and_refused_without_heavy_imports(command):
+    """Issue 15: a bad option is refused within 2 s, so parsing pays for neither torch, trimesh nor Qt."""
+    probe = (
+        "import json, sys\n"
+        "from svr_desktop.cli import build_parser, main\n"
+        f"heavy = lambda: sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY_MODULES!r})\n"
+        "build_parser()\n"
+        "after_parser = heavy()\n"
+        "code = main(sys.argv[1:])\n"
+        "print(json.dumps({'after_parser': after_parser, 'code': code, 'after_error': heavy()}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, *command, "--device", "tpu"], capture_output=True, text=True)
+    assert json.loads(result.stdout) == {"after_parser": [], "code": 2, "after_error": []}
+    (line,) = result.stderr.strip().splitlines()
+    assert f"svr-desktop {command[0]}: error: argument --device: unknown device 'tpu'" in line
+
+
+@pytest.mark.parametrize("name", ["auto", "cpu", "cuda", "cuda:0", "cuda:12", "mps", "cpu:0"])
+def test_device_names_are_checked_by_their_spelling(name):
+    assert check_device_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["tpu", "meta", "cuda:01", "cuda:-1", "cuda: 1", "CUDA", "cuda:128", ""])
+def test_bad_device_names_are_refused_by_the_option_and_by_pick_device_alike(name):
+    with pytest.raises(ValueError, match="unknown device") as by_spelling:
+        check_device_name(name)
+    if name:  # pick_device takes "" for auto
+        with pytest.raises(ValueError) as by_pick:
+            pick_device(name)
+        assert str(by_pick.value) == str(by_spelling.value)
 
 
 def test_no_command_prints_help(capsys):

@@ -27,8 +27,9 @@ from svr_desktop.model.disn import DISN
 from svr_desktop.model.occnet import OccNet
 from svr_desktop.progress import run_to_completion
 from svr_desktop.training.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint, ship_checkpoint
-from svr_desktop.training.config import METHOD_PRESETS, config_from_dict, load_config
+from svr_desktop.training.config import config_from_dict, load_config
 from svr_desktop.training.losses import label_loss, predicted_inside
+from svr_desktop.training.method_presets import METHOD_PRESETS
 from svr_desktop.training.trainer import TrainSummary, train
 
 PHOTO = Path(__file__).resolve().parents[1] / "resources" / "samples" / "flange_studio.png"
@@ -69,6 +70,7 @@ def targets_for(method: str, distance: torch.Tensor) -> torch.Tensor:
 
 def test_the_registry_names_each_method_with_its_preset():
     assert list(METHODS) == ["jin2022", "occnet", "disn", "pointcloud", "d-occnet"]
+    assert list(METHOD_PRESETS) == list(METHODS)  # train --method offers the presets' methods
     assert FIELD_METHODS == ["jin2022", "occnet", "disn"]
     assert ModelConfig().method == "jin2022"
     for name in FIELD_METHODS:
@@ -307,8 +309,9 @@ def test_train_method_starts_from_the_methods_preset(method, monkeypatch, tmp_pa
         return TrainSummary(Path(run_dir), 0, 0, -1.0, None, None, 0.0, None)
         yield  # a progress generator that reports nothing
 
-    monkeypatch.setattr("svr_desktop.cli.train_command.load_manifest", lambda _path: None)
-    monkeypatch.setattr("svr_desktop.cli.train_command.train", fake_train)
+    # The train command imports these when it runs, from their own modules.
+    monkeypatch.setattr("svr_desktop.data.dataset.load_manifest", lambda _path: None)
+    monkeypatch.setattr("svr_desktop.training.trainer.train", fake_train)
     args = ["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--quiet"]
     assert main([*args, "--method", method, "--set", "optim.epochs=3"]) == 0
     (config,) = chosen

@@ -5,7 +5,9 @@ Each sub-command lives in its own module and registers itself with
 failures (bad files, bad options) are reported in one line on stderr with
 exit code 2, never as a traceback: options are checked while parsing
 (:mod:`.options`), files before any heavy work.  Qt is imported only by the
-``gui`` command.
+``gui`` command, and torch, trimesh & co. only by the handlers that use
+them: ``--help``, ``--version`` and options refused while parsing take a
+tenth of a second, not the seconds those imports cost (issue 15).
 """
 
 from __future__ import annotations

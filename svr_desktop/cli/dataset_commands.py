@@ -6,12 +6,11 @@ import argparse
 import os
 from pathlib import Path
 
-from ..data.appearance import STYLES
-from ..data.builder import BuildConfig, build_dataset
-from ..geometry.sampling import SamplingConfig
-from ..progress import run_to_completion
+# trimesh, VTK and the builder are imported inside run_build, so that
+# --help, --version and option errors do not pay seconds for them (issue 15).
+from ..data.build_settings import DEFAULT_DEPTH_LAYERS, DEFAULT_DEPTH_SIZE, DEFAULT_RENDER_STYLE, STYLES
+from ..geometry.sample_counts import TRAINING_SURFACE_POINTS, TRAINING_UNIFORM_POINTS
 from .options import integer, seed
-from .progress_bar import print_json_progress, run_with_progress_bar
 
 #: Most training points of one kind per shape (the paper's are 10,000 in all).
 MAX_POINTS = 1_000_000
@@ -38,22 +37,27 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--workers", type=integer(1, CORES), default=CORES, help=f"processes, at most one per core (default: all {CORES} cores)")
     build.add_argument("--meshes", type=Path, default=None, help="use the mesh files of this folder instead of generated parts")
     build.add_argument("--image-size", type=integer(32, 2048), default=224, help="image side in pixels (default 224)")
-    build.add_argument("--depth-size", type=integer(8, 1024), default=BuildConfig.depth_size, help=f"side of the stored layered-depth maps, best the network's input size (default {BuildConfig.depth_size})")
-    build.add_argument("--depth-layers", type=integer(1, 8), default=BuildConfig.depth_layers, help=f"entry/exit pairs stored per pixel (default {BuildConfig.depth_layers})")
+    build.add_argument("--depth-size", type=integer(8, 1024), default=DEFAULT_DEPTH_SIZE, help=f"side of the stored layered-depth maps, best the network's input size (default {DEFAULT_DEPTH_SIZE})")
+    build.add_argument("--depth-layers", type=integer(1, 8), default=DEFAULT_DEPTH_LAYERS, help=f"entry/exit pairs stored per pixel (default {DEFAULT_DEPTH_LAYERS})")
     build.add_argument(
         "--render-style",
         choices=STYLES,
-        default=BuildConfig.render_style,
+        default=DEFAULT_RENDER_STYLE,
         help="photo: PBR materials, environment light, shadows, workbench grounds, distractors and camera effects; "
-        f"studio: the plain renders of earlier builds (default {BuildConfig.render_style})",
+        f"studio: the plain renders of earlier builds (default {DEFAULT_RENDER_STYLE})",
     )
-    build.add_argument("--surface-points", type=integer(1, MAX_POINTS), default=SamplingConfig.surface_points, help=f"training points near the surface per shape (default {SamplingConfig.surface_points}, the paper's)")
-    build.add_argument("--uniform-points", type=integer(1, MAX_POINTS), default=SamplingConfig.uniform_points, help=f"training points uniform in the padded cube per shape (default {SamplingConfig.uniform_points}, the paper's)")
+    build.add_argument("--surface-points", type=integer(1, MAX_POINTS), default=TRAINING_SURFACE_POINTS, help=f"training points near the surface per shape (default {TRAINING_SURFACE_POINTS}, the paper's)")
+    build.add_argument("--uniform-points", type=integer(1, MAX_POINTS), default=TRAINING_UNIFORM_POINTS, help=f"training points uniform in the padded cube per shape (default {TRAINING_UNIFORM_POINTS}, the paper's)")
     build.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
     build.set_defaults(handler=run_build, command_name="dataset build")  # errors name the whole command
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from ..data.builder import BuildConfig, build_dataset
+    from ..geometry.sampling import SamplingConfig
+    from ..progress import run_to_completion
+    from .progress_bar import print_json_progress, run_with_progress_bar
+
     config = BuildConfig(
         shapes=args.shapes if args.shapes is not None or args.meshes else 100,
         views=args.views,

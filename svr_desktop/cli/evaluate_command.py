@@ -6,17 +6,11 @@ import argparse
 import time
 from pathlib import Path
 
-from ..data.builder import SPLITS
-from ..data.sources import MeshFolderSource
-from ..devices import pick_device
-from ..evaluation.evaluate import EvaluationSettings, holds_report, run_evaluation, sampled_metrics
-from ..evaluation.report import json_line, text_table
-from ..evaluation.views import dataset_views, render_mesh_folder
-from ..geometry.metrics import EMD_POINTS, IOU_POINTS
-from ..inference.reconstructor import Reconstructor
-from ..model.checkpoint import read_model_checkpoint
-from .options import GRID_RESOLUTIONS, integer, seed
-from .progress_bar import run_with_progress_bar
+# torch, trimesh, VTK and the model are imported inside run_evaluate, so that
+# --help, --version and option errors do not pay seconds for them (issue 15).
+from ..data.build_settings import SPLITS
+from ..geometry.sample_counts import EMD_POINTS, IOU_POINTS
+from .options import GRID_RESOLUTIONS, device_name, integer, seed
 
 #: Most sample points per metric and mesh (each costs a field query or a distance).
 MAX_SAMPLES = 10_000_000
@@ -47,7 +41,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         f"(default {IOU_POINTS:,}, DESIGN.md 3)")
     parser.add_argument("--edge-samples", type=integer(1, MAX_SAMPLES), default=None,
                         help="dense surface samples per mesh for ECD's edge detection (default: scaled with the area, DESIGN.md 3)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
     parser.add_argument("--save-meshes", action="store_true", help="also write every prediction to OUT/predictions/*.ply (view frame)")
     parser.add_argument("--force", action="store_true", help="replace a report already in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -55,6 +49,15 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from ..data.sources import MeshFolderSource
+    from ..devices import pick_device
+    from ..evaluation.evaluate import EvaluationSettings, holds_report, run_evaluation, sampled_metrics
+    from ..evaluation.report import json_line, text_table
+    from ..evaluation.views import dataset_views, render_mesh_folder
+    from ..inference.reconstructor import Reconstructor
+    from ..model.checkpoint import read_model_checkpoint
+    from .progress_bar import run_with_progress_bar
+
     if holds_report(args.out) and not args.force:
         raise FileExistsError(f"{args.out} already holds an evaluation report (use --force to replace it)")
     start = time.perf_counter()

@@ -6,14 +6,14 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..files import atomic_write_bytes, remove_orphan_temp_files
-from ..geometry.frames import normalization_of, normalize_mesh
-from ..geometry.mesh_io import MESH_EXTENSIONS, load_mesh, load_solid_mesh
-from ..geometry.metrics import MeshComparison, compare_meshes
-from ..geometry.remesh import remesh_watertight
+# trimesh and scipy are imported inside the handlers, so that
+# --help, --version and option errors do not pay for them (issue 15).
 from .options import GRID_RESOLUTIONS, seed
-from .progress_bar import run_with_progress_bar
+
+if TYPE_CHECKING:
+    from ..geometry.metrics import MeshComparison
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +57,10 @@ def print_comparison(result: MeshComparison, as_json: bool) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from ..geometry.frames import normalize_mesh
+    from ..geometry.mesh_io import load_solid_mesh
+    from ..geometry.metrics import compare_meshes
+
     reference, candidate = load_solid_mesh(args.reference), load_solid_mesh(args.candidate)
     if not args.no_normalize:
         reference, candidate = normalize_mesh(reference)[0], normalize_mesh(candidate)[0]
@@ -65,6 +69,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def _check_output(path: Path, force: bool) -> str:
+    from ..geometry.mesh_io import MESH_EXTENSIONS
+
     ext = path.suffix.lower().lstrip(".")
     if ext not in MESH_EXTENSIONS:
         raise ValueError(f"{path}: cannot write '.{ext}' (use one of: {', '.join(MESH_EXTENSIONS)})")
@@ -74,6 +80,13 @@ def _check_output(path: Path, force: bool) -> str:
 
 
 def run_remesh(args: argparse.Namespace) -> int:
+    from ..files import atomic_write_bytes, remove_orphan_temp_files
+    from ..geometry.frames import normalization_of
+    from ..geometry.mesh_io import load_mesh
+    from ..geometry.metrics import compare_meshes
+    from ..geometry.remesh import remesh_watertight
+    from .progress_bar import run_with_progress_bar
+
     ext = _check_output(args.out, args.force)
     start = time.perf_counter()
     original = load_mesh(args.mesh)

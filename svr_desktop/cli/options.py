@@ -11,6 +11,7 @@ import argparse
 import math
 from typing import Callable
 
+from ..device_names import check_device_name
 from ..inference.settings import GRID_RESOLUTIONS  # noqa: F401  (the commands' --resolution choices)
 
 
@@ -54,3 +55,14 @@ def number(low: float, high: float = math.inf, *, low_included: bool = True) -> 
 #: Types for the options several commands share.
 seed = integer(0, MAX_SEED)
 positive = number(0.0, low_included=False)
+
+
+def device_name(text: str) -> str:
+    """An argparse type: a device name (``auto``, ``cpu``, ``cuda:1``, ...), checked by its spelling alone.
+
+    Whether the device is there is checked when the command picks it (that needs torch).
+    """
+    try:
+        return check_device_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -10,35 +10,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..devices import pick_device
-from ..inference.export import (
-    DIMENSIONS,
-    EXPORT_EXTENSIONS,
-    ExportReport,
-    ExportUnits,
-    export_format,
-    export_mesh,
-    export_point_cloud,
-    format_bytes,
-    point_cloud_format,
-)
-from ..inference.preprocess import PhotoError
-from ..inference.reconstructor import ReconstructionStats, Reconstructor, expected_faces, progress_plan
+# torch, trimesh and the model are imported inside the functions that use them, so that
+# --help, --version and option errors do not pay seconds for them (issue 15).
+from ..inference.export_settings import DEFAULT_TOLERANCE, DIMENSIONS, EXPORT_EXTENSIONS, FaceTarget, percent
 from ..inference.settings import GRID_RESOLUTIONS, ReconstructionSettings
-from ..inference.simplify import (
-    DEFAULT_TOLERANCE,
-    FaceTarget,
-    SimplifyReport,
-    export_plan,
-    percent,
-    simplify_for_export,
-)
-from ..model.checkpoint import ModelCheckpoint, read_model_checkpoint
 from ..paths import default_model_path
-from ..progress import Progress, ProgressGenerator
-from .options import number, positive
-from .progress_bar import run_with_progress_bar
+from .options import device_name, number, positive
+
+if TYPE_CHECKING:
+    from ..inference.export import ExportReport, ExportUnits
+    from ..inference.reconstructor import ReconstructionStats, Reconstructor
+    from ..inference.simplify import SimplifyReport
+    from ..model.checkpoint import ModelCheckpoint
+    from ..progress import ProgressGenerator
 
 #: Largest real size: a kilometre (larger sizes overflow an STL's float32 coordinates long before they make sense).
 MAX_SIZE_MM = 1e6
@@ -60,7 +46,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resolution", type=int, choices=GRID_RESOLUTIONS, default=256, help="effective grid resolution (default 256)")
     parser.add_argument("--threshold", type=number(-1.0, 1.0), default=None,
                         help="iso-level: an occupancy probability in (0, 1), default 0.5; for SDF models a signed distance, default 0")
-    parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
     parser.add_argument("--background", default="auto", choices=("auto", "alpha", "grabcut", "off"), help="background removal (default auto)")
     parser.add_argument("--size-mm", type=number(0.0, MAX_SIZE_MM, low_included=False), default=None,
                         help="real size of --dimension in mm: write millimetres")
@@ -91,6 +77,8 @@ def _outputs(args: argparse.Namespace, points: bool) -> list[Path]:
 
     ``points``: the checkpoint predicts point clouds, which only PLY holds.
     """
+    from ..inference.export import export_format, point_cloud_format
+
     check_format = point_cloud_format if points else export_format
     if _names_a_file(args.out):
         if len(args.images) > 1:
@@ -119,6 +107,8 @@ def _names_a_file(out: Path) -> bool:
 
 def _read(path: Path, threshold: float | None) -> ModelCheckpoint:
     """The checkpoint, once its stored config has shown that ``threshold`` fits its field (no model built yet)."""
+    from ..model.checkpoint import read_model_checkpoint
+
     checkpoint = read_model_checkpoint(path)
     if threshold is not None and checkpoint.output_kind == "occupancy" and not 0.0 < threshold < 1.0:
         raise ValueError(f"--threshold {threshold:g}: {path} predicts occupancy probabilities; use a level in (0, 1)")
@@ -128,6 +118,13 @@ def _read(path: Path, threshold: float | None) -> ModelCheckpoint:
 
 
 def run_reconstruct(args: argparse.Namespace) -> int:
+    from ..devices import pick_device
+    from ..inference.export import ExportUnits
+    from ..inference.preprocess import PhotoError
+    from ..inference.reconstructor import Reconstructor, expected_faces, progress_plan
+    from ..inference.simplify import export_plan
+    from .progress_bar import run_with_progress_bar
+
     checkpoint = args.checkpoint or default_model_path()
     if args.checkpoint is None and not checkpoint.exists():
         raise ValueError(f"no default model at {checkpoint} yet; pass --checkpoint with a trained model (svr-desktop train)")
@@ -175,6 +172,10 @@ def _photo_to_file(
     units: ExportUnits,
 ) -> ProgressGenerator[tuple[ReconstructionStats, SimplifyReport, ExportReport]]:
     """Reconstruct one photo, simplify the mesh as ``faces`` says and write it: one job, one progress bar."""
+    from ..inference.export import export_mesh
+    from ..inference.simplify import simplify_for_export
+    from ..progress import Progress
+
     mesh, stats, _ = yield from reconstructor.reconstruct_photo(
         image, a=args.a, b=args.b, background=args.background, settings=settings
     )
@@ -196,6 +197,9 @@ def _photo_to_points(
     units: ExportUnits,
 ) -> ProgressGenerator[tuple[ReconstructionStats, ExportReport]]:
     """Predict one photo's point cloud and write it as PLY: one job, one progress bar."""
+    from ..inference.export import export_point_cloud
+    from ..progress import Progress
+
     cloud, stats, _ = yield from reconstructor.reconstruct_photo(
         image, a=args.a, b=args.b, background=args.background, settings=settings
     )
@@ -214,6 +218,8 @@ def _box(report: ExportReport) -> str:
 
 def _points_line(image: Path, stats: ReconstructionStats, report: ExportReport) -> str:
     """What was written for a point cloud: points, file size, the part's size, and the run."""
+    from ..inference.export import format_bytes
+
     return (
         f"{image} -> {report.path}: {report.points:,} points (a point cloud, no surface), {format_bytes(report.bytes)}, "
         f"box {_box(report)}, units={report.unit}, a={stats.a:.3f} b={stats.b:.3f}, {stats.total_seconds:.1f} s on {stats.device}"
@@ -224,6 +230,8 @@ def _points_line(image: Path, stats: ReconstructionStats, report: ExportReport) 
 def _result_line(image: Path, stats: ReconstructionStats, simplified: SimplifyReport, report: ExportReport) -> str:
     """What was written: faces and how they were chosen, file size, the part's size, the run, and the
     notes of the photo's preparation (e.g. that an all-transparent alpha channel was set aside for GrabCut)."""
+    from ..inference.export import format_bytes
+
     faces = f"{report.faces:,} faces"
     if simplified.faces_after != simplified.faces_before:
         faces += f" of {simplified.faces_before:,}"

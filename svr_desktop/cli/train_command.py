@@ -6,18 +6,15 @@ import argparse
 import os
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+# torch, pydantic, the data set and the trainer are imported inside run_train, so that
+# --help, --version and option errors do not pay seconds for them (issue 15).
+from ..training.method_presets import METHOD_PRESETS, preset_names
+from .options import device_name, number
 
-from ..data.dataset import load_manifest
-from ..devices import pick_device, threads_per_training_process
-from ..model.checkpoint import read_model_checkpoint
-from ..model.methods import METHODS
-from ..training.config import METHOD_PRESETS, load_config, preset_names
-from ..progress import run_to_completion
-from ..training.trainer import TrainSummary, train
-from .options import number
-from .progress_bar import print_json_progress, run_with_progress_bar
+if TYPE_CHECKING:
+    from ..training.trainer import TrainSummary
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +31,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", default=None, help=f"preset ({', '.join(preset_names())}) or YAML file (default cpu-small)")
     source.add_argument(
-        "--method", choices=list(METHODS), default=None,
+        "--method", choices=list(METHOD_PRESETS), default=None,
         help="train this method from its own preset (" + ", ".join(f"{name}: {preset}" for name, preset in METHOD_PRESETS.items()) + ")",
     )
     parser.add_argument(
@@ -44,7 +41,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. optim.epochs=5 (repeatable)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--max-minutes", type=number(0.0), default=None, help="stop (with a checkpoint) after this many minutes")
-    parser.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, ...")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, ...")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--quiet", action="store_true", help="no progress bar")
     progress.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
@@ -54,9 +51,21 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if args.resume and (args.config or args.method or args.overrides):
         raise ValueError("--resume continues with the run's own config; drop --config/--method/--set")
+    from ..devices import pick_device, threads_per_training_process
+    from ..training.config import load_config
+
     device = pick_device(args.device)
     source = METHOD_PRESETS[args.method] if args.method else args.config
     config = None if args.resume else load_config(source, args.overrides)
+    # Only a valid config is worth loading the data set, the trainer and their VTK / OpenCV imports for.
+    import torch
+
+    from ..data.dataset import load_manifest
+    from ..model.checkpoint import read_model_checkpoint
+    from ..progress import run_to_completion
+    from ..training.trainer import train
+    from .progress_bar import print_json_progress, run_with_progress_bar
+
     stage_one = read_model_checkpoint(args.stage1) if args.stage1 else None
     load_manifest(args.data)  # a missing or broken data set is refused before the model is built
     torch.set_num_threads(threads_per_training_process())

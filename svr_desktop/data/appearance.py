@@ -30,8 +30,6 @@ import numpy as np
 from ..geometry.frames import random_rotation
 from .environment_maps import ENVIRONMENTS
 
-STYLES = ("studio", "photo")
-
 
 # ---------------------------------------------------------------------------
 # Studio style: Phong material, three point lights, plain/gradient/noise ground

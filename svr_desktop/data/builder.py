@@ -35,14 +35,13 @@ from ..geometry.layered_depth import layered_depth
 from ..geometry.queries import MeshQuery
 from ..geometry.sampling import SamplingConfig, sample_training_points, sample_uniform
 from ..progress import Progress, ProgressGenerator
-from .appearance import STYLES
+from .build_settings import DEFAULT_DEPTH_LAYERS, DEFAULT_DEPTH_SIZE, DEFAULT_RENDER_STYLE, STYLES
 from .render import Renderer, render_object
 from .shards import ShapeRecord, read_shard, write_shard
 from .sources import MeshFolderSource, ProceduralSource, ShapeSkipped
 
 #: 2: every view also stores its layered depth (issue 13).
 DATASET_FORMAT = 2
-SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,9 @@ class BuildConfig:
     shapes_per_shard: int = 16
     val_points: int = 10_000
     scale_jitter: float = 0.05
-    depth_size: int = 160  # side of the layered-depth maps: the cpu-small network's input size
-    depth_layers: int = 3  # entry/exit pairs stored per pixel
-    render_style: str = "photo"  # "studio": the look of builds before issue 14 (see data/appearance.py)
+    depth_size: int = DEFAULT_DEPTH_SIZE
+    depth_layers: int = DEFAULT_DEPTH_LAYERS
+    render_style: str = DEFAULT_RENDER_STYLE  # "studio": the look of builds before issue 14 (see data/appearance.py)
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 

@@ -33,7 +33,8 @@ from typing_extensions import NotRequired, TypedDict  # pydantic needs these on 
 
 from ..geometry.sampling import sample_surface
 from ..validation import describe
-from .builder import DATASET_FORMAT, SPLITS
+from .build_settings import SPLITS
+from .builder import DATASET_FORMAT
 from .shards import ShapeRecord, read_mapped_shard, read_shard
 
 #: Folder of a data set holding the uncompressed shard copies that training maps (safe to delete).

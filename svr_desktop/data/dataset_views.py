@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from .builder import SPLITS
+from .build_settings import SPLITS
 from .dataset import load_manifest
 from .shards import read_shard
 

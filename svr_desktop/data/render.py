@@ -35,8 +35,9 @@ from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkRenderingCore import vtkActor, vtkLight, vtkPolyDataMapper, vtkTexture
 
 from ..geometry.frames import PADDED_HALF, Normalization, to_view_frame
-from .appearance import STYLES, sample_photo_appearance, sample_studio_appearance
+from .appearance import sample_photo_appearance, sample_studio_appearance
 from .backgrounds import make_background
+from .build_settings import STYLES
 from .environment_maps import ENVIRONMENTS, environment_map
 from .photo_effects import apply_camera, draw_distractors, project_onto_ground, shade_ground
 

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from ..data.builder import SPLITS
+from ..data.build_settings import SPLITS
 from ..data.dataset import load_manifest
 from ..devices import pick_device
 from ..files import atomic_write_text

@@ -36,14 +36,9 @@ from scipy.spatial.distance import cdist
 from .edges import EDGE_EPS, EDGE_POINTS, EDGE_THRESHOLD, edge_points
 from .frames import PADDED_HALF
 from .queries import MeshQuery
+from .sample_counts import EMD_POINTS, IOU_POINTS, SURFACE_POINTS
 from .sampling import sample_surface, sample_uniform
 
-#: Uniform points in the padded cube for IoU.
-IOU_POINTS = 100_000
-#: Surface points per mesh for Chamfer-L1, F-score and normal consistency.
-SURFACE_POINTS = 100_000
-#: Surface points per mesh for the earth mover's distance (exact assignment is cubic).
-EMD_POINTS = 2048
 #: F-score distance threshold: 1% of the unit cube's edge.
 FSCORE_TAU = 0.01
 #: What a distance of 1 means.

@@ -17,6 +17,7 @@ import trimesh
 
 from .frames import PADDED_HALF
 from .queries import MeshQuery
+from .sample_counts import TRAINING_SURFACE_POINTS, TRAINING_UNIFORM_POINTS
 
 #: Offsets of surface samples, as (standard deviation in normalized units,
 #: share of surface samples).  Most points sit within a few voxels of the
@@ -45,8 +46,8 @@ def sample_uniform(count: int, rng: np.random.Generator, half: float = PADDED_HA
 class SamplingConfig:
     """How many training points of which kind to draw for one shape."""
 
-    surface_points: int = 9872
-    uniform_points: int = 128
+    surface_points: int = TRAINING_SURFACE_POINTS
+    uniform_points: int = TRAINING_UNIFORM_POINTS
     offset_mixture: tuple[tuple[float, float], ...] = field(default=DEFAULT_OFFSET_MIXTURE)
     voxel_resolution: int = 256
 

@@ -39,15 +39,8 @@ from trimesh.exchange.obj import export_obj
 
 from .. import __version__
 from ..files import atomic_write_bytes, remove_orphan_temp_files
+from .export_settings import DIMENSION_ALIASES, DIMENSIONS, EXPORT_EXTENSIONS, POINT_CLOUD_EXTENSIONS
 
-#: Extensions :func:`export_mesh` writes (lower case, without the dot).
-EXPORT_EXTENSIONS = ("stl", "obj", "ply", "glb")
-#: Extensions :func:`export_point_cloud` writes.
-POINT_CLOUD_EXTENSIONS = ("ply",)
-#: Bounding-box dimensions a real size can be given for.
-DIMENSIONS = ("x", "y", "z", "longest")
-#: Everyday names of the axis dimensions (view frame: x right, y up, z towards the camera).
-DIMENSION_ALIASES = {"width": "x", "height": "y", "depth": "z"}
 #: Millimetres per metre, for glTF.
 _MM_PER_M = 1000.0
 _GENERATOR = f"svr-desktop {__version__}"

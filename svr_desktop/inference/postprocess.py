@@ -49,9 +49,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..geometry.remesh import remesh_watertight
 from ..progress import run_to_completion
-
-#: Smallest face budget accepted: a tetrahedron.
-MIN_FACE_BUDGET = 4
+from .settings import MIN_FACE_BUDGET
 
 
 @dataclass(frozen=True)

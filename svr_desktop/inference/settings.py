@@ -15,7 +15,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from .postprocess import MIN_FACE_BUDGET
+#: Smallest face budget accepted: a tetrahedron.
+MIN_FACE_BUDGET = 4
 
 #: Effective grid resolutions of the surface extraction: MISE starts at 32
 #: cells and doubles, and 512 (a 513^3 grid) is the most a desktop holds.

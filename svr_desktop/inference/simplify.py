@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 import manifold3d
 import numpy as np
@@ -46,11 +45,9 @@ from scipy.spatial import cKDTree
 
 from ..geometry.queries import MeshQuery
 from ..progress import Plan, Progress, ProgressGenerator
-from .postprocess import MIN_FACE_BUDGET, postprocess
+from .export_settings import DEFAULT_TOLERANCE, FaceTarget, check_tolerance, percent
+from .postprocess import postprocess
 
-#: Default bound on the deviation of an export from the full mesh, as a share of
-#: the part's size: 0.2 % (0.24 mm on a 120 mm part, half a cell of a 256^3 grid).
-DEFAULT_TOLERANCE = 0.002
 #: Quantile of the point-to-surface distances that the tolerance bounds.
 DEVIATION_QUANTILE = 0.999
 #: Simplification probes of one search (each: one simplification and one measurement).
@@ -72,55 +69,6 @@ _FIRST_KNOB = 0.55
 _DISTINCT = 1e-6
 #: How far :func:`keep_vertices_apart` moves such vertices, as a share of the part size.
 _NUDGE = 1e-5
-
-
-def percent(share: float) -> str:
-    """A share of the part size as people write it: ``0.17 %``."""
-    return f"{share * 100:.2f} %"
-
-
-def check_tolerance(tolerance: float) -> None:
-    """``ValueError`` unless ``tolerance`` is a share of the part size in (0, 1)."""
-    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and 0 < tolerance < 1):
-        raise ValueError(f"the tolerance must be a share of the part size in (0, 1), got {tolerance!r}")
-
-
-@dataclass(frozen=True)
-class FaceTarget:
-    """How many faces an export keeps: ``auto`` (error-bounded), ``full``, or at most ``budget``."""
-
-    mode: Literal["auto", "full", "budget"] = "auto"
-    budget: int | None = None
-    tolerance: float = DEFAULT_TOLERANCE
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("auto", "full", "budget"):
-            raise ValueError(f"unknown face target {self.mode!r} (use auto, full or a number of faces)")
-        if (self.mode == "budget") != (self.budget is not None):
-            raise ValueError("a face budget goes with mode 'budget' only")
-        if self.budget is not None and self.budget < MIN_FACE_BUDGET:
-            raise ValueError(f"the face budget must be at least {MIN_FACE_BUDGET}, got {self.budget}")
-        check_tolerance(self.tolerance)
-
-    @classmethod
-    def parse(cls, text: str, tolerance: float = DEFAULT_TOLERANCE) -> FaceTarget:
-        """``auto``, ``full`` or a whole number of faces, as typed on a command line."""
-        word = str(text).strip().lower()
-        if word in ("auto", "full"):
-            return cls(word, None, tolerance)
-        try:
-            budget = int(word)
-        except ValueError:
-            raise ValueError(f"expected auto, full or a number of faces, got {text!r}") from None
-        return cls("budget", budget, tolerance)
-
-    def describe(self) -> str:
-        """What this keeps, in words."""
-        if self.mode == "full":
-            return "every face (full resolution)"
-        if self.mode == "budget":
-            return f"at most {self.budget:,} faces"
-        return f"as few faces as keep 99.9 % of the surface within {percent(self.tolerance)} of the part size"
 
 
 @dataclass

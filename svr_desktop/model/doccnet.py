@@ -37,8 +37,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from svr_desktop.geometry.extraction import extract_mesh, grid_points
-from svr_desktop.geometry.sampling import sample_surface
 from svr_desktop.model.implicit import Encoded, ImplicitNetwork, count_parameters
 from svr_desktop.model.occnet import CBNDecoder, OccNet
 from svr_desktop.progress import run_to_completion
@@ -106,6 +104,11 @@ class DOccNet(ImplicitNetwork):
         When stage 1 sees nothing (no surface in its field), the cloud is the
         grid points it finds most likely inside.
         """
+        # Meshing needs trimesh, scipy and igl: imported here, where stage 1 is meshed, so that
+        # checking a training config (which builds every method's network) does not load them (issue 15).
+        from svr_desktop.geometry.extraction import extract_mesh, grid_points
+        from svr_desktop.geometry.sampling import sample_surface
+
         count = self.config.doccnet_points
         if images.is_meta:  # the size check (config.model_size) runs encode on the meta device: nothing to mesh
             return images.new_empty(len(images), count, 3)
@@ -122,7 +125,7 @@ class DOccNet(ImplicitNetwork):
             if len(mesh.faces):
                 cloud, _ = sample_surface(mesh, count, np.random.default_rng(_SAMPLING_SEED))
             else:
-                cloud = _most_likely_inside(logits, count)
+                cloud = _most_likely_inside(logits, count, grid_points(16))
             clouds.append(torch.from_numpy(np.asarray(cloud, dtype=np.float32)))
         return torch.stack(clouds).to(images.device)
 
@@ -150,9 +153,8 @@ class DOccNet(ImplicitNetwork):
         return {"stage_one": stage_one, "point_encoder": encoder, "decoder": decoder, "total": stage_one + encoder + decoder}
 
 
-def _most_likely_inside(logits, count: int) -> np.ndarray:
-    """The ``count`` points of the coarsest MISE grid (16^3 cells) with the highest stage-1 logits."""
-    grid = grid_points(16)
+def _most_likely_inside(logits, count: int, grid: np.ndarray) -> np.ndarray:
+    """The ``count`` points of ``grid`` (the coarsest MISE grid, 16^3 cells) with the highest stage-1 logits."""
     best = np.argsort(logits(grid))[::-1][:count]
     return grid[np.resize(best, count)]
 

@@ -22,8 +22,7 @@ from ..geometry.labels import LABEL_MODES
 from ..model.config import ModelConfig
 from ..model.methods import output_kind
 from ..validation import SCHEMA, describe, kind_of
-
-PRESET_DIR = Path(__file__).with_name("presets")
+from .method_presets import PRESET_DIR, preset_names
 
 #: At most this many training points per step and process (12 times the
 #: paper's 32 views x 10,000 points): each costs a decoder pass.
@@ -166,15 +165,6 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)[eE][-+]?\d+$"), list("-+.0123456789")
 )
-
-
-def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
-
-
-#: The preset ``svr-desktop train --method M`` starts from: each method at the
-#: cpu-small size, so that methods trained from their presets compare on equal terms.
-METHOD_PRESETS = {"jin2022": "cpu-small", "occnet": "occnet", "disn": "disn", "pointcloud": "pointcloud", "d-occnet": "d-occnet"}
 
 
 def load_config(source: str | Path | None = None, overrides: list[str] = ()) -> TrainConfig:
