@@ -514,6 +514,8 @@ class MainWindow(QMainWindow):
         values = self.parameters.parameters()
         plan = jobs.reconstruction_plan(values.settings, reconstructor.output_kind)
         self.progress.start("Reconstructing…", plan, "Stop the reconstruction (Esc)")
+        # The last job's "Reconstruction finished" must not stand beside a running one.
+        self.statusBar().showMessage(f"Reconstructing {photo.name}…")
         self._reconstruction_job.start(
             lambda: jobs.reconstruct(reconstructor, photo, prepared, framing, values.a, values.b, values.settings),
             on_finished=lambda result: self._reconstructed(photo, framing, *result),

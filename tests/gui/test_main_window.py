@@ -161,6 +161,29 @@ def test_cancelled_reconstruction_leaves_the_window_usable(qtbot, window, monkey
     assert window.viewer.mesh is window.mesh and len(window.mesh.faces) > 0
 
 
+def test_a_second_reconstruction_replaces_the_finished_message(qtbot, window, monkeypatch):
+    open_and_wait(qtbot, window, SAMPLE_PHOTO)
+    reconstruct_and_wait(qtbot, window)
+    assert window.statusBar().currentMessage().startswith("Reconstruction finished")
+    gate = threading.Event()
+    original = Reconstructor.reconstruct_photo
+
+    def held_after_first_event(self, *args, **kwargs):
+        work = original(self, *args, **kwargs)
+        yield next(work)
+        gate.wait(30)
+        return (yield from work)
+
+    monkeypatch.setattr(Reconstructor, "reconstruct_photo", held_after_first_event)
+    qtbot.mouseClick(window.reconstruct_button, Qt.MouseButton.LeftButton)
+    try:
+        qtbot.waitUntil(lambda: window.progress.stage_label.text() == "preprocess", timeout=LOAD_TIMEOUT_MS)
+        assert window.statusBar().currentMessage() == f"Reconstructing {window.photo.name}…"
+    finally:
+        gate.set()  # a failed check must not leave the worker waiting
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Reconstruction finished"), timeout=RECONSTRUCT_TIMEOUT_MS)
+
+
 def test_closing_during_a_reconstruction_stops_it_cleanly(qtbot, window, monkeypatch):
     open_and_wait(qtbot, window, SAMPLE_PHOTO)
     gate = threading.Event()
