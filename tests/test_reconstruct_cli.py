@@ -1,5 +1,6 @@
 """``svr-desktop reconstruct``: outputs, units, and one clear line per bad input."""
 
+import os
 import struct
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+import trimesh
 from PIL import Image
 
 from svr_desktop.geometry.mesh_io import load_mesh
@@ -126,6 +128,26 @@ def test_wrong_checkpoints_and_missing_default_model(tmp_path):
     env = {**__import__("os").environ, "SVR_DESKTOP_MODEL": str(tmp_path / "none.safetensors")}
     missing = run_cli(photo, "--out", tmp_path / "a.stl", env=env)
     assert missing.returncode == 2 and "no default model" in missing.stderr
+
+
+def test_method_picks_the_shipped_checkpoint_of_that_method(tmp_path):
+    photo = SAMPLES / "flange_studio.png"
+    points = run_cli(photo, "--out", tmp_path / "flange.ply", "--method", "pointcloud")
+    assert points.returncode == 0, points.stderr
+    assert "points (a point cloud, no surface)" in points.stdout
+    assert len(trimesh.load(tmp_path / "flange.ply").vertices) > 0
+
+    only_default = tmp_path / "models"
+    only_default.mkdir()
+    (only_default / "default.safetensors").write_bytes((Path(__file__).resolve().parents[1] / "models" / "default.safetensors").read_bytes())
+    env = {**os.environ, "SVR_DESKTOP_MODEL": str(only_default / "default.safetensors")}
+    missing = run_cli(photo, "--out", tmp_path / "b.stl", "--method", "disn", env=env)
+    assert missing.returncode == 2 and "no shipped checkpoint of the disn method" in missing.stderr
+    assert "shipped: jin2022" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+    both = run_cli(photo, "--out", tmp_path / "c.stl", "--method", "disn", "--checkpoint", only_default / "default.safetensors")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+    unknown = run_cli(photo, "--out", tmp_path / "d.stl", "--method", "psgn")
+    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
 
 
 def test_a_fully_transparent_photo_is_refused_in_one_line(tmp_path, capsys):

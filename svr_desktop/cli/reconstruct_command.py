@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..inference.export_settings import DEFAULT_TOLERANCE, DIMENSIONS, EXPORT_EXTENSIONS, FaceTarget, percent
 from ..inference.settings import GRID_RESOLUTIONS, ReconstructionSettings
 from ..paths import default_model_path
+from ..training.method_presets import METHOD_PRESETS
 from .options import device_name, number, positive
 
 if TYPE_CHECKING:
@@ -40,7 +41,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     parser.add_argument("--out", type=Path, required=True, help="output mesh file, or folder for several images")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="model checkpoint (default: the shipped model)")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--checkpoint", type=Path, default=None, help="model checkpoint (default: the shipped model)")
+    model.add_argument("--method", choices=list(METHOD_PRESETS), default=None,  # its keys are every method's name
+                       help="use the shipped checkpoint of this method (models/METHOD.safetensors; the default model for its own method)")
     parser.add_argument("--a", type=positive, default=None, help="projection scale along x (default: from the silhouette)")
     parser.add_argument("--b", type=positive, default=None, help="projection scale along y (default: from the silhouette)")
     parser.add_argument("--resolution", type=int, choices=GRID_RESOLUTIONS, default=256, help="effective grid resolution (default 256)")
@@ -117,6 +121,25 @@ def _read(path: Path, threshold: float | None) -> ModelCheckpoint:
     return checkpoint
 
 
+def _shipped_checkpoint(method: str | None) -> Path:
+    """The shipped default model, or with ``method`` the shipped checkpoint of that method."""
+    default = default_model_path()
+    if method is None:
+        if not default.exists():
+            raise ValueError(f"no default model at {default} yet; pass --checkpoint with a trained model (svr-desktop train)")
+        return default
+    from ..model.catalog import method_checkpoints
+
+    shipped = method_checkpoints(default)
+    if method not in shipped:
+        have = ", ".join(shipped) or "none"
+        raise ValueError(
+            f"no shipped checkpoint of the {method} method beside {default} (shipped: {have}); "
+            f"train one (svr-desktop train --method {method}) and pass it with --checkpoint"
+        )
+    return shipped[method]
+
+
 def run_reconstruct(args: argparse.Namespace) -> int:
     from ..devices import pick_device
     from ..inference.export import ExportUnits
@@ -125,9 +148,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     from ..inference.simplify import export_plan
     from .progress_bar import run_with_progress_bar
 
-    checkpoint = args.checkpoint or default_model_path()
-    if args.checkpoint is None and not checkpoint.exists():
-        raise ValueError(f"no default model at {checkpoint} yet; pass --checkpoint with a trained model (svr-desktop train)")
+    checkpoint = args.checkpoint or _shipped_checkpoint(args.method)
     units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm is not None else ExportUnits.normalized()
     faces = FaceTarget.parse(args.faces, args.tolerance)
     settings = ReconstructionSettings(resolution=args.resolution, threshold=args.threshold, device=args.device)
