@@ -8,7 +8,7 @@
   step and shortcut table, with the File menu open next to it (Export…
   Ctrl+E).  Xvfb draws no window frames: the guide's window is outlined.
 * ``compare_icp_not_applied.png``: the Compare dock with a dev mesh as the
-  reference of its own reconstruction, where ICP lowered the IoU and the
+  reference of its own reconstruction, where ICP did not raise the IoU and the
   dock says so and keeps the alignment without it.
 * ``training_dock.png``: the Training dock after it built a tiny data set
   (``svr-desktop dataset build``) and trained a tiny model on it
@@ -252,7 +252,7 @@ def training_dock(window: MainWindow, work: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meshes", type=Path, default=Path("/work/shared/dev-meshes"))
-    parser.add_argument("--icp-mesh", type=int, default=9, help="index of the dev mesh where ICP lowers the IoU")
+    parser.add_argument("--icp-mesh", type=int, default=9, help="index of the dev mesh where ICP does not raise the IoU")
     parser.add_argument("--photo", type=Path, default=SAMPLES / "flange_studio.png")
     parser.add_argument("--resolution", type=int, default=256, help="of the reconstruction caught in progress")
     parser.add_argument("--only", nargs="+", choices=SHOTS, default=SHOTS, help="make only these images")
