@@ -132,13 +132,13 @@ def test_one_bar_across_mise_and_export_and_a_simplified_export_in_the_size_aske
     assert "normalized" in window.viewer.size_text()
 
 
-def test_cancelled_reconstruction_leaves_the_window_usable(qtbot, window, monkeypatch):
-    open_and_wait(qtbot, window, SAMPLE_PHOTO)
+def hold_the_next_reconstruction(monkeypatch) -> tuple[threading.Event, list]:
+    """Patch the reconstruction so that its next call pauses after its first progress event until the
+    returned event is set (at most 30 s); later calls run straight through.  The list counts the calls."""
     gate, calls = threading.Event(), []
     original = Reconstructor.reconstruct_photo
 
     def held_after_first_event(self, *args, **kwargs):
-        """The real reconstruction, paused after its first event on the first call."""
         calls.append(1)
         work = original(self, *args, **kwargs)
         yield next(work)
@@ -147,6 +147,12 @@ def test_cancelled_reconstruction_leaves_the_window_usable(qtbot, window, monkey
         return (yield from work)
 
     monkeypatch.setattr(Reconstructor, "reconstruct_photo", held_after_first_event)
+    return gate, calls
+
+
+def test_cancelled_reconstruction_leaves_the_window_usable(qtbot, window, monkeypatch):
+    open_and_wait(qtbot, window, SAMPLE_PHOTO)
+    gate, calls = hold_the_next_reconstruction(monkeypatch)
     qtbot.mouseClick(window.reconstruct_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.progress.stage_label.text() == "preprocess", timeout=LOAD_TIMEOUT_MS)
     assert not window.reconstruct_button.isEnabled()
@@ -165,16 +171,7 @@ def test_a_second_reconstruction_replaces_the_finished_message(qtbot, window, mo
     open_and_wait(qtbot, window, SAMPLE_PHOTO)
     reconstruct_and_wait(qtbot, window)
     assert window.statusBar().currentMessage().startswith("Reconstruction finished")
-    gate = threading.Event()
-    original = Reconstructor.reconstruct_photo
-
-    def held_after_first_event(self, *args, **kwargs):
-        work = original(self, *args, **kwargs)
-        yield next(work)
-        gate.wait(30)
-        return (yield from work)
-
-    monkeypatch.setattr(Reconstructor, "reconstruct_photo", held_after_first_event)
+    gate, _ = hold_the_next_reconstruction(monkeypatch)
     qtbot.mouseClick(window.reconstruct_button, Qt.MouseButton.LeftButton)
     try:
         qtbot.waitUntil(lambda: window.progress.stage_label.text() == "preprocess", timeout=LOAD_TIMEOUT_MS)
@@ -186,16 +183,7 @@ def test_a_second_reconstruction_replaces_the_finished_message(qtbot, window, mo
 
 def test_closing_during_a_reconstruction_stops_it_cleanly(qtbot, window, monkeypatch):
     open_and_wait(qtbot, window, SAMPLE_PHOTO)
-    gate = threading.Event()
-    original = Reconstructor.reconstruct_photo
-
-    def held(self, *args, **kwargs):
-        work = original(self, *args, **kwargs)
-        yield next(work)
-        gate.wait(30)
-        return (yield from work)
-
-    monkeypatch.setattr(Reconstructor, "reconstruct_photo", held)
+    gate, _ = hold_the_next_reconstruction(monkeypatch)
     finished = []
     window.reconstruction_finished.connect(finished.append)
     window.reconstruct()
