@@ -10,6 +10,7 @@ from pathlib import Path
 # --help, --version and option errors do not pay seconds for them (issue 15).
 from ..data.build_settings import DEFAULT_DEPTH_LAYERS, DEFAULT_DEPTH_SIZE, DEFAULT_RENDER_STYLE, STYLES
 from ..geometry.sample_counts import TRAINING_SURFACE_POINTS, TRAINING_UNIFORM_POINTS
+from ..progress import run_to_completion  # plain Python: no cost to import here
 from .options import integer, seed
 
 #: Most training points of one kind per shape (the paper's are 10,000 in all).
@@ -55,7 +56,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 def run_build(args: argparse.Namespace) -> int:
     from ..data.builder import BuildConfig, build_dataset
     from ..geometry.sampling import SamplingConfig
-    from ..progress import run_to_completion
     from .progress_bar import print_json_progress, run_with_progress_bar
 
     config = BuildConfig(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..inference.export_settings import DEFAULT_TOLERANCE, DIMENSIONS, EXPORT_EXTENSIONS, FaceTarget, percent
 from ..inference.settings import GRID_RESOLUTIONS, ReconstructionSettings
 from ..paths import default_model_path
+from ..progress import Progress, ProgressGenerator  # plain Python: no cost to import here
 from ..training.method_presets import METHOD_PRESETS
 from .options import device_name, number, positive
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from ..inference.reconstructor import ReconstructionStats, Reconstructor
     from ..inference.simplify import SimplifyReport
     from ..model.checkpoint import ModelCheckpoint
-    from ..progress import ProgressGenerator
 
 #: Largest real size: a kilometre (larger sizes overflow an STL's float32 coordinates long before they make sense).
 MAX_SIZE_MM = 1e6
@@ -195,7 +195,6 @@ def _photo_to_file(
     """Reconstruct one photo, simplify the mesh as ``faces`` says and write it: one job, one progress bar."""
     from ..inference.export import export_mesh
     from ..inference.simplify import simplify_for_export
-    from ..progress import Progress
 
     mesh, stats, _ = yield from reconstructor.reconstruct_photo(
         image, a=args.a, b=args.b, background=args.background, settings=settings
@@ -219,7 +218,6 @@ def _photo_to_points(
 ) -> ProgressGenerator[tuple[ReconstructionStats, ExportReport]]:
     """Predict one photo's point cloud and write it as PLY: one job, one progress bar."""
     from ..inference.export import export_point_cloud
-    from ..progress import Progress
 
     cloud, stats, _ = yield from reconstructor.reconstruct_photo(
         image, a=args.a, b=args.b, background=args.background, settings=settings

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 # torch, pydantic, the data set and the trainer are imported inside run_train, so that
 # --help, --version and option errors do not pay seconds for them (issue 15).
+from ..progress import run_to_completion  # plain Python: no cost to import here
 from ..training.method_presets import METHOD_PRESETS, preset_names
 from .options import device_name, number
 
@@ -62,7 +63,6 @@ def run_train(args: argparse.Namespace) -> int:
 
     from ..data.dataset import load_manifest
     from ..model.checkpoint import read_model_checkpoint
-    from ..progress import run_to_completion
     from ..training.trainer import train
     from .progress_bar import print_json_progress, run_with_progress_bar
 
