@@ -95,6 +95,22 @@ LEGEND = {
 LEGEND_MIN_PIXELS = 64
 
 
+class _Interactor(QtInteractor):
+    """pyvistaqt's interactor, which also lets go of its GL surface when it closes.
+
+    pyvistaqt 0.13 keeps the surface of the window's GL context as a plain ``QSurface``
+    wrapper. Shiboken does not invalidate such a wrapper when Qt deletes the window behind
+    it, so a Qt object created later at the same address comes back from ``children()`` as
+    that stale ``QSurface`` (seen as pyqtgraph failing to build a plot: "'QSurface' object
+    has no attribute 'children'"). ``close`` runs on :meth:`MeshViewer.shutdown` and, through
+    pyvistaqt's own connection, when the viewer is destroyed.
+    """
+
+    def close(self) -> None:
+        super().close()
+        self._forget_context()
+
+
 class MeshViewer(QWidget):
     """A mesh with good default lighting, display toggles, view presets and overlays."""
 
@@ -102,7 +118,7 @@ class MeshViewer(QWidget):
         super().__init__(parent)
         # No periodic re-rendering (pyvistaqt's default is 5 per second): every change here
         # renders once, and a large mesh would otherwise keep the GUI thread busy.
-        self.plotter = QtInteractor(self, auto_update=False)
+        self.plotter = _Interactor(self, auto_update=False)
         self.plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
         self.plotter.enable_anti_aliasing("fxaa")
         self._mesh: trimesh.Trimesh | trimesh.PointCloud | None = None

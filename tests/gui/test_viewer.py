@@ -1,9 +1,14 @@
 """The 3D viewer: meshes, display toggles, view presets, heat maps, point overlays, screenshots."""
 
+import gc
+
 import numpy as np
 import pytest
 import trimesh
 from PIL import Image
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtGui import QSurface
+from PySide6.QtWidgets import QMainWindow
 
 from svr_desktop.gui.viewer import LEGEND_MIN_PIXELS, MeshViewer
 from svr_desktop.inference.display import DISPLAY_FACES, DISPLAY_THRESHOLD, display_mesh
@@ -201,3 +206,26 @@ def test_edges_on_a_large_mesh_keep_its_shading(viewer, large_mesh):
     assert part.mean() > 0.1
     assert edged[part].mean() > 0.7 * plain[part].mean()
     assert np.abs(edged[part] - plain[part]).mean() > 2  # the edges are drawn
+
+
+def live_surface_wrappers() -> list[QSurface]:
+    gc.collect()
+    return [item for item in gc.get_objects() if isinstance(item, QSurface)]
+
+
+def test_a_closed_viewer_leaves_no_wrapper_of_its_gl_surface(qtbot):
+    # A QSurface wrapper that outlives its window is stale: a Qt object later made at the
+    # same address comes back as it (pyqtgraph then failed to build the training plots).
+    window = QMainWindow()
+    viewer = MeshViewer()
+    window.setCentralWidget(viewer)
+    window.resize(400, 300)
+    window.show()
+    qtbot.waitExposed(window)
+    viewer.render_image()
+    before = len(live_surface_wrappers())
+    viewer.shutdown()  # as the main window does when it closes
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert len(live_surface_wrappers()) == before - 1
