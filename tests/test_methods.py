@@ -141,8 +141,9 @@ def overfit(request, photo):
     """A small model of each method overfitted on two images: the sample photo -> sphere, noise -> cube.
 
     Returns the method, the model (eval mode), its IoU per image on the
-    training points and those points' inside share (the IoU of predicting
-    everything inside, the better of the two constant predictions).
+    uniform training points (a volume IoU, like the product's metric) and
+    those points' inside share (the IoU of predicting everything inside, the
+    better of the two constant predictions).
     """
     method = request.param
     prepared, photo_a = photo
@@ -165,7 +166,8 @@ def overfit(request, photo):
     settle_batch_norms(model, images, points, a)
     with torch.no_grad():
         predicted = predicted_inside(model(images, points, a, a))
-    truth = distance > 0
+    uniform_points = uniform.shape[1]  # the near-surface points decide the surface, not the volume
+    truth, predicted = distance[:, :uniform_points] > 0, predicted[:, :uniform_points]
     ious = [float((predicted[i] & truth[i]).sum() / (predicted[i] | truth[i]).sum()) for i in range(2)]
     return method, model, ious, float(truth.float().mean())
 
@@ -189,10 +191,18 @@ def settle_batch_norms(model, images, points, a) -> None:
     model.eval()
 
 
+#: The volume IoU each method's tiny overfit must reach on both images.  DISN regresses a
+#: signed distance with batch-normed decoders, and 150 steps of its tiny model land far
+#: less surely: over initialization seeds 0-3 its worse image scored 0.67-0.93 here, and
+#: with seed 0 the former all-points IoU passed 0.65 on the CI machine but was 0.50 on
+#: another (the occupancy methods: 0.94-1.0 for every seed).
+MIN_OVERFIT_IOU = {"jin2022": 0.85, "occnet": 0.85, "disn": 0.5}
+
+
 def test_a_tiny_overfit_beats_the_trivial_baseline(overfit):
     method, _, ious, inside_share = overfit
     # Both images are learned, so the network tells them apart (the cube is not the sphere).
-    assert min(ious) > 0.65 and min(ious) > 2 * inside_share, (method, ious, inside_share)
+    assert min(ious) > MIN_OVERFIT_IOU[method] and min(ious) > 4 * inside_share, (method, ious, inside_share)
 
 
 def save_small_checkpoint(path: Path, method: str, model=None) -> None:
