@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from svr_desktop.inference.preprocess import CONFIDENT_AGREEMENT, Photo, silhouette_mask
+from svr_desktop.inference.preprocess import CONFIDENT_AGREEMENT, DEFAULT_FILL_FRACTION, Photo, silhouette_mask
 from svr_desktop.inference.reconstructor import Reconstructor
-from svr_desktop.inference.segmentation import NetworkSegmenter
+from svr_desktop.inference.segmentation import NetworkSegmenter, part_hypotheses
 from svr_desktop.inference.settings import ReconstructionSettings
 from svr_desktop.model import ModelConfig, get_model
 from svr_desktop.progress import run_to_completion
@@ -117,3 +117,67 @@ def test_network_segmenter_averages_the_photo_and_its_mirror_image():
     assert np.abs(mirrored[:, ::-1] - plain).max() < 0.02
     single = NetworkSegmenter(model, gamma=1.0, mirror=False)(photo.rgb)
     assert single.shape == plain.shape and not np.allclose(single, plain)
+
+
+def test_part_hypotheses_are_all_regions_together_then_the_heaviest_alone():
+    probability = np.zeros((100, 100), np.float32)
+    assert part_hypotheses(probability) == []
+    probability[60:90, 60:80] = 0.95  # 600 pixels, mass 570
+    (only,) = part_hypotheses(probability)
+    assert only.sum() == 600
+    probability[5:35, 5:35] = 0.55  # 900 pixels, mass 495
+    probability[0:3, 95:98] = 0.6  # mass 5.4: under a tenth of the heaviest, never tried alone
+    probability[50, 50] = 0.4  # below 0.5: in no region
+    together, heaviest, second = part_hypotheses(probability)
+    assert together.sum() == 600 + 900 + 9
+    assert heaviest.sum() == 600 and heaviest[60:90, 60:80].all()
+    assert second.sum() == 900
+
+
+def _second_pass_choice(monkeypatch, first, beliefs):
+    """Run a segmenter whose first pass gives ``first`` and whose second pass, framed on a
+    square of side ``side``, gives ``beliefs[round(side)]``; returns the map it keeps."""
+    def framed(self, rgb, x0, y0, side):
+        framed.calls += 1
+        return first if framed.calls == 1 else beliefs[round(side)]
+
+    framed.calls = 0
+    monkeypatch.setattr(NetworkSegmenter, "_square", framed)
+    torch.manual_seed(0)
+    model = get_model(ModelConfig(encoder="fpn", depth_head=True, depth_layers=2, **SMALL)).eval()
+    return NetworkSegmenter(model)(np.zeros(first.shape + (3,), np.uint8))
+
+
+def _map(shape, *regions):
+    probability = np.zeros(shape, np.float32)
+    for (rows, cols), value in regions:
+        probability[rows, cols] = value
+    return probability
+
+
+PART, DISTRACTOR = (slice(100, 140), slice(200, 240)), (slice(20, 80), slice(20, 80))
+
+
+def test_the_second_pass_keeps_the_part_framed_alone_when_the_network_believes_it_most(monkeypatch):
+    # First pass: the part (40 px) and, far from it, a larger distractor. Framed with the
+    # part, the distractor is doubtful; framed alone, the part is sure and the distractor not.
+    first = _map((200, 300), (PART, 1.0), (DISTRACTOR, 0.7))
+    beliefs = {
+        round(220 / DEFAULT_FILL_FRACTION): _map((200, 300), (PART, 0.6), (DISTRACTOR, 0.5)),
+        round(60 / DEFAULT_FILL_FRACTION): _map((200, 300), (DISTRACTOR, 0.2)),
+        round(40 / DEFAULT_FILL_FRACTION): _map((200, 300), (PART, 0.9)),
+    }
+    assert _second_pass_choice(monkeypatch, first, beliefs) is beliefs[round(40 / DEFAULT_FILL_FRACTION)]
+
+
+def test_the_second_pass_keeps_all_regions_together_when_they_are_one_part(monkeypatch):
+    # A part that the small first view broke in two: framed on both, the network sees all of
+    # it; framed on either piece, it is less sure and the other piece lies outside the square.
+    left, right = (slice(90, 150), slice(60, 120)), (slice(90, 150), slice(126, 180))
+    first = _map((240, 240), (left, 0.9), (right, 0.8))
+    beliefs = {
+        round(120 / DEFAULT_FILL_FRACTION): _map((240, 240), (left, 0.95), (right, 0.95)),
+        round(60 / DEFAULT_FILL_FRACTION): _map((240, 240), (left, 0.7)),
+        round(54 / DEFAULT_FILL_FRACTION): _map((240, 240), (right, 0.7)),
+    }
+    assert _second_pass_choice(monkeypatch, first, beliefs) is beliefs[round(120 / DEFAULT_FILL_FRACTION)]

@@ -33,15 +33,17 @@ from svr_desktop.geometry.mesh_io import load_mesh
 
 #: First ProceduralSource index of the generated parts (training builds use 0..N).
 PART_INDEX_BASE = 900_000
-#: Seed of the set: parts are drawn with ``default_rng([SEED, index])`` like the builder does,
-#: rotations and half-widths with ``default_rng([SEED, 1, part, view])``.
+#: Seed of the set: parts are drawn with ``default_rng([seed, index])`` like the builder does,
+#: rotations and half-widths with ``default_rng([seed, 1, part, view])``.  Another seed
+#: (``--seed``) makes a second set of other views, generated parts and scenes, to check
+#: that a change tuned on the first holds on images it was not tuned on.
 SEED = 14
 #: Relative half-width jitter, the data-set builder's default.
 SCALE_JITTER = 0.05
 assert SCALE_JITTER <= MAX_SCALE_JITTER
 
 
-def parts(meshes: Path, generated: int):
+def parts(meshes: Path, generated: int, seed: int):
     """(name, source description, licence, object-frame mesh) of every part of the set."""
     manifest = json.loads((meshes / "manifest.json").read_text())
     for entry in manifest["meshes"]:
@@ -49,8 +51,8 @@ def parts(meshes: Path, generated: int):
         yield Path(entry["file"]).stem, source, entry["license"], load_mesh(meshes / entry["file"])
     procedural = ProceduralSource(PART_INDEX_BASE + generated)
     for index in range(PART_INDEX_BASE, PART_INDEX_BASE + generated):
-        shape = procedural.make(index, np.random.default_rng([SEED, index]))
-        yield f"part{index}_{shape.source}", f"ProceduralSource index {index} seed {SEED}: {shape.source}", "generated", shape.mesh
+        shape = procedural.make(index, np.random.default_rng([seed, index]))
+        yield f"part{index}_{shape.source}", f"ProceduralSource index {index} seed {seed}: {shape.source}", "generated", shape.mesh
 
 
 def main() -> None:
@@ -60,15 +62,16 @@ def main() -> None:
     parser.add_argument("--generated", type=int, default=20, help="generated parts (default 20)")
     parser.add_argument("--dev-views", type=int, default=2, help="views per development mesh (default 2)")
     parser.add_argument("--generated-views", type=int, default=1, help="views per generated part (default 1)")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"seed of the set (default {SEED})")
     args = parser.parse_args()
 
     (args.out / "meshes").mkdir(parents=True, exist_ok=True)
     views = []
-    for part_number, (name, source, licence, mesh) in enumerate(parts(args.meshes, args.generated)):
+    for part_number, (name, source, licence, mesh) in enumerate(parts(args.meshes, args.generated, args.seed)):
         normalized, _ = normalize_mesh(mesh)
         count = args.generated_views if licence == "generated" else args.dev_views
         for view in range(count):
-            rng = np.random.default_rng([SEED, 1, part_number, view])
+            rng = np.random.default_rng([args.seed, 1, part_number, view])
             rotation = random_rotation(rng)
             half_width = PADDED_HALF * (1.0 + rng.uniform(-SCALE_JITTER, SCALE_JITTER))
             view_mesh, _ = to_view_frame(normalized, rotation)
@@ -89,7 +92,7 @@ def main() -> None:
                 "faces": len(view_mesh.faces),
             })
             print(f"{view_name:60s} h={half_width:.4f} extent={np.round(extent, 3).tolist()}", flush=True)
-    (args.out / "views.json").write_text(json.dumps({"seed": SEED, "views": views}, indent=1))
+    (args.out / "views.json").write_text(json.dumps({"seed": args.seed, "views": views}, indent=1))
     print(f"{len(views)} views -> {args.out / 'views.json'}")
 
 

@@ -8,8 +8,12 @@ free.  :class:`NetworkSegmenter` turns it into a probability map of a whole
 photo, in two passes because the network expects the part framed like a
 training render: the first pass sees the whole photo (padded to a square),
 the second a square around what the first found, sized so that the part
-fills it as in training.  :func:`.preprocess.silhouette_mask` then sharpens
-the map's edges with GrabCut at photo resolution.
+fills it as in training.  When the first pass found several separate regions
+(on a cluttered bench: the part, distractors, patches of bench), the second
+pass looks at each hypothesis of :func:`part_hypotheses` and keeps the map in
+which the network believes its region most.
+:func:`.preprocess.silhouette_mask` then sharpens the map's edges with
+GrabCut at photo resolution.
 
 Every pass looks at the photo twice, as it is and mirrored left to right,
 and averages the two maps (test-time augmentation: a mirrored part is as
@@ -32,6 +36,11 @@ from ..model.images import image_to_tensor
 from ..model.layered_depth_head import decode_layers
 from ..model.network import SVRNet
 from .preprocess import DEFAULT_FILL_FRACTION
+
+#: At most this many regions of the first pass, the heaviest, are tried alone as the part.
+MAX_PART_HYPOTHESES = 3
+#: A region of less than this fraction of the heaviest region's probability mass is not tried.
+MIN_HYPOTHESIS_MASS = 0.1
 
 #: Gamma applied to the photo before the network looks at it (< 1 brightens
 #: the shadows and dark parts most; 1 leaves the photo as it is).
@@ -62,10 +71,18 @@ class NetworkSegmenter:
         height, width = rgb.shape[:2]
         side = max(height, width)
         whole = self._square(rgb, (width - side) / 2.0, (height - side) / 2.0, side)
-        found = whole >= 0.5
-        if not found.any():
-            return whole
-        rows, cols = np.nonzero(found)
+        best, best_belief = whole, -1.0
+        for region in part_hypotheses(whole):
+            seen = self._framed_on(rgb, region)
+            # How much the network, shown this region framed as in training, believes it is the part.
+            belief = float(seen[region].mean())
+            if belief > best_belief:
+                best, best_belief = seen, belief
+        return best
+
+    def _framed_on(self, rgb: np.ndarray, region: np.ndarray) -> np.ndarray:
+        """The map of a square around ``region`` in which it fills the image as a part fills a render."""
+        rows, cols = np.nonzero(region)
         centre_x, centre_y = (cols.min() + cols.max() + 1) / 2.0, (rows.min() + rows.max() + 1) / 2.0
         extent = max(cols.max() + 1 - cols.min(), rows.max() + 1 - rows.min())
         side = extent / DEFAULT_FILL_FRACTION
@@ -102,3 +119,24 @@ class NetworkSegmenter:
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )
         return back.astype(np.float32)
+
+
+def part_hypotheses(probability: np.ndarray) -> list[np.ndarray]:
+    """Where the part may be in a first-pass map: (H, W) bool regions to frame the second pass on.
+
+    One region of ``probability >= 0.5`` is the only hypothesis; with several,
+    all of them together (a part that the small first view broke into pieces)
+    and each of the :data:`MAX_PART_HYPOTHESES` heaviest alone (probability
+    mass: the sum of its probabilities; lighter than :data:`MIN_HYPOTHESIS_MASS`
+    of the heaviest: not tried).  Framing the second pass around a part and the
+    distractors beside it shows the part smaller than in training and can let a
+    larger distractor win the mask (docs/photo_path.md: a shaft beside two bars
+    got an empty mask).  None found: no hypothesis.
+    """
+    found = probability >= 0.5
+    count, labels = cv2.connectedComponents(found.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return [found] if count == 2 else []
+    mass = np.bincount(labels.ravel(), weights=probability.ravel(), minlength=count)[1:]
+    heaviest = np.argsort(-mass, kind="stable")[:MAX_PART_HYPOTHESES]
+    return [found] + [labels == index + 1 for index in heaviest if mass[index] >= MIN_HYPOTHESIS_MASS * mass[heaviest[0]]]
