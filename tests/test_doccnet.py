@@ -160,7 +160,7 @@ def test_the_trainer_trains_stage_two_on_top_of_a_frozen_occnet(occnet_run, docc
     "method,stage_one,fragment",
     [
         ("d-occnet", None, "trains on top of a trained occnet checkpoint"),
-        ("d-occnet", "doccnet", "stage 1 of d-occnet is a occnet checkpoint, not a d-occnet one"),
+        ("d-occnet", "doccnet", "stage 1 of d-occnet must be an occnet checkpoint, not a d-occnet one"),
         ("occnet", "occnet", "the occnet method has no stage 1"),
     ],
 )

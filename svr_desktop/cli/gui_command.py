@@ -14,8 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-#: Grid resolutions the application offers (as its parameters panel).
-RESOLUTIONS = (64, 128, 256, 512)
+from ..inference.settings import APPLICATION_RESOLUTIONS
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +27,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("image", nargs="?", type=Path, metavar="IMAGE", help="photo to open")
     parser.add_argument("--checkpoint", type=Path, default=None, help="model checkpoint (default: the last one used, else the shipped model)")
-    parser.add_argument("--resolution", type=int, choices=RESOLUTIONS, default=None, help="grid resolution to set")
+    parser.add_argument("--resolution", type=int, choices=APPLICATION_RESOLUTIONS, default=None, help="grid resolution to set")
     parser.add_argument("--reconstruct", action="store_true", help="reconstruct IMAGE once the model is loaded")
     parser.add_argument("--screenshot", type=Path, default=None, metavar="PNG", help="save a PNG of the whole window when done")
     parser.add_argument("--quit", action="store_true", help="quit when done (or at the first error)")

@@ -45,12 +45,11 @@ from PySide6.QtWidgets import (
 
 from ..geometry.frames import PADDED_HALF
 from ..inference.export import ExportUnits
+from ..inference.settings import APPLICATION_RESOLUTIONS as RESOLUTIONS
 from ..inference.settings import ReconstructionSettings
 from ..model.methods import METHODS
 from .settings import read_bool, read_float, read_int, read_str
 
-#: Effective grid resolutions offered (MISE refines a 32^3 grid by factors of 2).
-RESOLUTIONS = (64, 128, 256, 512)
 DEFAULT_RESOLUTION = 256
 #: a and b of a training render (half-width 0.55): the starting values.
 DEFAULT_AB = 1.0 / PADDED_HALF

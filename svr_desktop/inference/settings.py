@@ -22,6 +22,10 @@ MIN_FACE_BUDGET = 4
 #: cells and doubles, and 512 (a 513^3 grid) is the most a desktop holds.
 GRID_RESOLUTIONS = (32, 64, 128, 256, 512)
 
+#: The resolutions the desktop application offers: a 32^3 grid is MISE's
+#: first level, too coarse to be worth inspecting on its own.
+APPLICATION_RESOLUTIONS = GRID_RESOLUTIONS[1:]
+
 #: Points per network query: bounds memory (about 11 kB per point for the
 #: full model) and is how often cancellation is checked.
 DEFAULT_CHUNK = 16_384

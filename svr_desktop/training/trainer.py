@@ -203,9 +203,14 @@ def _prepare(run_dir: Path, config: TrainConfig | None, resume: bool, stage_one:
                 f"give it as its stage 1 (svr-desktop train --stage1 {needed.upper()}.safetensors)"
             )
         if stage_one.method != needed:
-            raise ValueError(f"{stage_one.source}: stage 1 of {config.model.method} is a {needed} checkpoint, not a {stage_one.method} one")
+            raise ValueError(f"{stage_one.source}: stage 1 of {config.model.method} must be {_article(needed)} checkpoint, not {_article(stage_one.method)} one")
         config = replace(config, model=stage_one_config(config.model, stage_one.model_config))
     return config, TrainState(), None
+
+
+def _article(method: str) -> str:
+    """``method`` with its indefinite article, for messages ("an occnet", "a disn")."""
+    return f"{'an' if method[0] in 'aeiou' else 'a'} {method}"
 
 
 def _stage_two_methods() -> str:
