@@ -19,7 +19,7 @@ from svr_desktop.training.checkpoint import save_checkpoint
 from svr_desktop.training.config import load_config
 from svr_desktop.training.metrics_log import MetricsFollower
 from svr_desktop.training.trainer import train
-from tests.conftest import TINY_RUN_OVERRIDES
+from conftest import TINY_RUN_OVERRIDES
 
 #: The tiny model on the tiny set (1 step per epoch), a metric line every step and
 #: epochs enough that it never finishes on its own: the tests decide when it stops.
