@@ -1,9 +1,9 @@
 """Fetch the real part meshes listed in ``sources.json`` into a folder that ``dataset build --meshes`` reads.
 
-The default model's last fine-tune also trained on renders of these 226
-single-part meshes (robot links, gripper fingers, printed brackets and mounts)
-from permissively licensed public repositories, so that it sees real CAD
-geometry and not only the procedural generator's 17 families
+These are 226 single-part meshes (robot links, gripper fingers, printed
+brackets and mounts) from permissively licensed public repositories. Training
+on their renders shows the network real CAD geometry, not only the procedural
+generator's 17 families: the model card's session 11 fine-tune did so
 (``README.md`` beside this file says how they were chosen).  Each file is read
 from a clone of its repository at the recorded commit and checked against
 its recorded sha256; a mesh whose file held small extra bodies keeps only its
