@@ -13,7 +13,6 @@ meshes (the spur gear's photo is transparent: its alpha channel is the mask).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -25,17 +24,10 @@ from svr_desktop.inference.preprocess import load_photo, prepare_photo
 from svr_desktop.inference.reconstructor import Reconstructor
 from svr_desktop.paths import default_model_path, resources_dir
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from sample_photos import load_make_samples  # noqa: E402  (the sample-photo benchmark's loader of make_samples.py)
+
 TILE_WIDTH = 320
-
-
-def _make_samples_module():
-    """``resources/samples/make_samples.py`` as a module (it is a script, not part of the package)."""
-    path = resources_dir() / "samples" / "make_samples.py"
-    spec = importlib.util.spec_from_file_location("make_samples", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_samples"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _tile(rgb: np.ndarray, mask: np.ndarray, label: str) -> Image.Image:
@@ -59,7 +51,7 @@ def main() -> None:
 
     reconstructor = Reconstructor.from_checkpoint(args.checkpoint, "cpu")
     samples = resources_dir() / "samples"
-    truths = {sample.name: mask for sample, _, mask in _make_samples_module().build(args.meshes)}
+    truths = {sample.name: mask for sample, _, mask in load_make_samples().build(args.meshes)}
     tiles = []
     for path in sorted(samples.glob("*.png")):
         photo = load_photo(path)
