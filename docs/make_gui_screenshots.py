@@ -9,7 +9,9 @@
   Ctrl+E).  Xvfb draws no window frames: the guide's window is outlined.
 * ``compare_icp_not_applied.png``: the Compare dock with a dev mesh as the
   reference of its own reconstruction, where ICP did not raise the IoU and the
-  dock says so and keeps the alignment without it.
+  dock says so and keeps the alignment without it.  The image in the docs was
+  made with the session 9 default model: with the session 13 model ICP raises
+  the IoU on every dev mesh tried (18 of 20), so this shot is skipped with a message.
 * ``training_dock.png``: the Training dock after it built a tiny data set
   (``svr-desktop dataset build``) and trained a tiny model on it
   (``svr-desktop train``, both as child processes, as a user's clicks run
@@ -195,7 +197,9 @@ def compare_icp_not_applied(window: MainWindow, meshes: Path, index: int) -> Non
     decision = panel.result.icp
     print(f"  {decision.describe()}", flush=True)
     if decision.applied:
-        raise SystemExit(f"ICP improved the fit for {name}: choose another --icp-mesh")
+        # Not the case this image shows; the other shots still run.
+        print(f"  ICP improved the fit for {name}: compare_icp_not_applied.png not written (choose another --icp-mesh)", flush=True)
+        return
     save(grab_window(window), "compare_icp_not_applied.png")
 
 
