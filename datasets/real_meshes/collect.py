@@ -10,7 +10,11 @@ its recorded sha256; a mesh whose file held small extra bodies keeps only its
 largest, and the few with holes are closed (trimesh's ``fill_holes``) as when
 the list was made, so the folder is the same on every machine.
 
-    python datasets/real_meshes/collect.py --out /work/data/real-train-src/meshes [--clones DIR]
+    python datasets/real_meshes/collect.py --out /work/data/real-train-src/meshes [--clones DIR] [--sources LIST]
+
+``--sources`` names another list in the same format (``sources_more.json``:
+187 printed, drive-train and fixture parts; ``README.md`` says how they were
+chosen).
 
 Needs ``git`` and network access to github.com.  Clones are kept in
 ``--clones`` (default: a ``clones`` folder beside ``--out``), so a second run
@@ -85,11 +89,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder to write the meshes to")
     parser.add_argument("--clones", type=Path, default=None, help="where to keep the repositories' clones")
+    parser.add_argument("--sources", type=Path, default=SOURCES, help="the list of meshes (default: sources.json beside this file)")
     args = parser.parse_args()
     clones = args.clones or args.out.parent / "clones"
     clones.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    entries = json.loads(SOURCES.read_text())["meshes"]
+    entries = json.loads(args.sources.read_text())["meshes"]
     written = 0
     for entry in entries:
         target = args.out / entry["file"]
