@@ -50,6 +50,7 @@ def test_a_map_that_disagrees_with_the_picture_is_flagged():
     photo, truth = _photo()
     wrong = np.zeros(truth.shape, np.float32)
     wrong[60:200, 30:150] = 1.0  # half the disc, half the bench
+    wrong = cv2.GaussianBlur(wrong, (0, 0), 6.0)  # soft-edged, as a network's map at its input size
     found = silhouette_mask(photo, segmenter=lambda rgb: wrong)
     assert found.method == "network" and found.confidence < CONFIDENT_AGREEMENT
     assert any("uncertain" in note and "rectangle" in note for note in found.notes)
@@ -181,3 +182,20 @@ def test_the_second_pass_keeps_all_regions_together_when_they_are_one_part(monke
         round(54 / DEFAULT_FILL_FRACTION): _map((240, 240), (right, 0.7)),
     }
     assert _second_pass_choice(monkeypatch, first, beliefs) is beliefs[round(120 / DEFAULT_FILL_FRACTION)]
+
+
+def test_grabcut_does_not_add_what_the_map_is_sure_is_ground(monkeypatch):
+    """A patch of the part's colour beside it (a block on a bench) that the map rules out stays out of the mask."""
+    import svr_desktop.inference.preprocess as preprocess
+
+    photo, truth = _photo()
+    rgb = photo.rgb.copy()
+    ys, xs = np.mgrid[0 : rgb.shape[0], 0 : rgb.shape[1]]
+    rgb[(xs >= 200) & (xs < 222) & (ys >= 90) & (ys < 130)] = (200, 40, 30)  # a block of the disc's colour, touching it
+    block = (xs >= 216) & (xs < 222) & (ys >= 90) & (ys < 130)  # its part 5-10 % of the disc's size beyond the edge
+    bench = Photo.from_array(rgb)
+    segmenter = lambda image: cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 2.0)  # noqa: E731
+    with_rule = silhouette_mask(bench, segmenter=segmenter)
+    assert with_rule.mask[block].mean() < 0.05 and _iou(with_rule.mask, truth) > 0.97
+    monkeypatch.setattr(preprocess, "SURE_GROUND_BELOW", 0.0)  # GrabCut alone: colour decides the band
+    assert silhouette_mask(bench, segmenter=segmenter).mask[block].mean() > 0.5

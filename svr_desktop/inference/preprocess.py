@@ -297,6 +297,13 @@ Segmenter = Callable[[np.ndarray], np.ndarray]
 #: On 60 photo-style renders with a depth-head model, 0.9 flagged 18 of the
 #: 23 masks with IoU below 0.85, and 12 of the 37 good ones.
 CONFIDENT_AGREEMENT = 0.9
+#: Where the map gives the part less than this probability, farther than
+#: SURE_GROUND_BEYOND of the part's size from its silhouette, GrabCut may not
+#: add pixels to the part: on a cluttered bench colour alone let it take in
+#: cells of a cutting mat and neighbouring objects that the map had ruled out
+#: (docs/photo_path.md, session 14).
+SURE_GROUND_BELOW = 0.05
+SURE_GROUND_BEYOND = 0.03
 
 
 def silhouette_mask(
@@ -464,8 +471,9 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     (160-224 px), so its edges are soft and a few pixels off.  GrabCut, on a
     copy of at most :data:`GRABCUT_SIDE` pixels, puts them on the photo's
     colour edges: pixels well inside the map's silhouette (eroded by 3 % of
-    the part's size) are sure part, pixels far outside it (beyond 9 %) sure
-    background, and the band between is decided by colour.  The confidence
+    the part's size) are sure part, pixels far outside it (beyond 9 %), or
+    beyond 3 % where the map is sure they are not part, sure background, and
+    the band between is decided by colour.  The confidence
     is the agreement (IoU) between the map's silhouette and the refined one:
     where the two disagree, neither is to be trusted, and a note asks the
     user to check the mask.
@@ -474,7 +482,8 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     if probability.shape != (height, width):
         raise ValueError(f"the segmenter's map is {probability.shape}, the photo {height, width}")
     small, small_size = _grabcut_copy(rgb)
-    prior = cv2.resize(probability.astype(np.float32), small_size, interpolation=cv2.INTER_AREA) >= 0.5
+    small_probability = cv2.resize(probability.astype(np.float32), small_size, interpolation=cv2.INTER_AREA)
+    prior = small_probability >= 0.5
     largest = _components(prior)
     if largest is None:
         return None
@@ -483,6 +492,8 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     seeds = np.where(prior, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     seeds[cv2.erode(prior.astype(np.uint8), _disc(0.03 * size)) > 0] = cv2.GC_FGD
     seeds[cv2.dilate(prior.astype(np.uint8), _disc(0.09 * size)) == 0] = cv2.GC_BGD
+    near = cv2.dilate(prior.astype(np.uint8), _disc(SURE_GROUND_BEYOND * size)) > 0
+    seeds[(small_probability < SURE_GROUND_BELOW) & ~near] = cv2.GC_BGD
     cv2.setRNGSeed(0)  # same photo, same mask
     cv2.grabCut(small, seeds, None, np.zeros((1, 65)), np.zeros((1, 65)), 3, cv2.GC_INIT_WITH_MASK)
     refined = _clean_mask((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD))
