@@ -57,7 +57,7 @@ from svr_desktop.geometry.metrics import chamfer_l1, iou
 from svr_desktop.inference.preprocess import CONFIDENT_AGREEMENT, Photo, PreparedPhoto, PhotoError, prepare_photo
 from svr_desktop.inference.reconstructor import Reconstructor
 from svr_desktop.inference.settings import ReconstructionSettings
-from svr_desktop.paths import OWN_HEAD, chosen_segmenter_path, default_model_path
+from svr_desktop.paths import default_model_path
 from svr_desktop.progress import run_to_completion
 
 #: Masks below this IoU count as failures (issue 14's floor).
@@ -223,21 +223,18 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=64, help="effective grid resolution (default 64)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument("--masks-only", action="store_true", help="score only the automatic masks (no reconstruction)")
-    parser.add_argument("--segmenter", default=None, help=f"segmenter checkpoint (default: the shipped one; {OWN_HEAD!r}: the model's own head)")
     args = parser.parse_args()
 
     checkpoint = args.checkpoint or default_model_path()
-    segmenter = chosen_segmenter_path(args.segmenter)
-    reconstructor = Reconstructor.from_checkpoint(checkpoint, segmenter=segmenter)
-    found_by = str(segmenter) if segmenter else "the model's own head"
+    reconstructor = Reconstructor.from_checkpoint(checkpoint)
     settings = ReconstructionSettings(resolution=args.resolution)
     render_settings, records = load_set(args.set)
     records = records[: args.limit]
     if args.masks_only:
-        print(f"model {checkpoint}, segmenter {found_by}, masks only, {len(records)} images")
-        print(json.dumps({"checkpoint": str(checkpoint), "segmenter": found_by, "set": str(args.set), **score_masks(reconstructor, records)}))
+        print(f"model {checkpoint}, masks only, {len(records)} images")
+        print(json.dumps({"checkpoint": str(checkpoint), "set": str(args.set), **score_masks(reconstructor, records)}))
         return
-    print(f"model {checkpoint} on {reconstructor.device}, segmenter {found_by}, resolution {args.resolution}, {len(records)} images")
+    print(f"model {checkpoint} on {reconstructor.device}, resolution {args.resolution}, {len(records)} images")
     print(f"{'image':52s} {'mask':>6s} {'IoU':>6s} {'own':>6s} {'ownmsk':>6s} {'a_auto':>6s} {'a_true':>6s}  ground/material")
     rows = []
     with Renderer(image_size=render_settings["size"], scale_jitter=0.0) as renderer:
@@ -260,7 +257,7 @@ def main() -> None:
             p, o = row["photo"], row["own"]
             print(f"{record['name']:52s} {p['mask_iou']:6.3f} {p['iou']:6.3f} {o['iou']:6.3f} {o['mask_iou']:6.3f} "
                   f"{p['a_auto']:6.3f} {p['a_true']:6.3f}  {row['ground']}/{row['material']}", flush=True)
-    print(json.dumps(summarize(rows, checkpoint=str(checkpoint), segmenter=found_by, resolution=args.resolution, set=str(args.set))))
+    print(json.dumps(summarize(rows, checkpoint=str(checkpoint), resolution=args.resolution, set=str(args.set))))
 
 
 if __name__ == "__main__":

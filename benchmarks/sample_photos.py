@@ -40,7 +40,7 @@ from svr_desktop.geometry.frames import normalize_mesh, random_rotation, to_view
 from svr_desktop.geometry.metrics import chamfer_l1, iou
 from svr_desktop.inference.reconstructor import Reconstructor
 from svr_desktop.inference.settings import ReconstructionSettings
-from svr_desktop.paths import OWN_HEAD, chosen_segmenter_path, default_model_path, resources_dir
+from svr_desktop.paths import default_model_path, resources_dir
 from svr_desktop.progress import run_to_completion
 
 SAMPLES_DIR = resources_dir() / "samples"
@@ -82,11 +82,10 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
     parser.add_argument("--resolution", type=int, default=128, help="effective grid resolution (default 128)")
     parser.add_argument("--meshes", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "dev-meshes", help="the dev-mesh folder (default: ../shared/dev-meshes)")
-    parser.add_argument("--segmenter", default=None, help=f"segmenter checkpoint (default: the shipped one; {OWN_HEAD!r}: the model's own head)")
     args = parser.parse_args()
 
     checkpoint = args.checkpoint or default_model_path()
-    reconstructor = Reconstructor.from_checkpoint(checkpoint, segmenter=chosen_segmenter_path(args.segmenter))
+    reconstructor = Reconstructor.from_checkpoint(checkpoint)
     print(f"model {checkpoint} on {reconstructor.device}, resolution {args.resolution}")
     print(f"{'photo':26s} {'IoU':>6s} {'CD-L1':>7s} {'vol':>6s} {'s':>6s}  mask")
     rows = []

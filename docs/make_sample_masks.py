@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 
 from svr_desktop.inference.preprocess import load_photo, prepare_photo
 from svr_desktop.inference.reconstructor import Reconstructor
-from svr_desktop.paths import OWN_HEAD, chosen_segmenter_path, default_model_path, resources_dir
+from svr_desktop.paths import default_model_path, resources_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from sample_photos import load_make_samples  # noqa: E402  (the sample-photo benchmark's loader of make_samples.py)
@@ -47,10 +47,9 @@ def main() -> None:
     parser.add_argument("--meshes", type=Path, default=Path("/work/shared/dev-meshes"))
     parser.add_argument("--columns", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "images" / "sample_masks.png")
-    parser.add_argument("--segmenter", default=None, help=f"segmenter checkpoint (default: the shipped one; {OWN_HEAD!r}: the model's own head)")
     args = parser.parse_args()
 
-    reconstructor = Reconstructor.from_checkpoint(args.checkpoint, "cpu", segmenter=chosen_segmenter_path(args.segmenter))
+    reconstructor = Reconstructor.from_checkpoint(args.checkpoint, "cpu")
     samples = resources_dir() / "samples"
     truths = {sample.name: mask for sample, _, mask in load_make_samples().build(args.meshes)}
     tiles = []

@@ -30,8 +30,8 @@ def default_model(root: Path = ROOT) -> Path:
 
 
 def model_files(model: Path, allow_missing: bool = False) -> list[tuple[str, Path]]:
-    """The model (renamed to ``models/default.safetensors``), the card, the other methods'
-    checkpoints and the part segmenter beside it, when present.
+    """The model (renamed to ``models/default.safetensors``), the card and the other methods'
+    checkpoints beside it, when present.
 
     The card is taken from the model's own folder so that a stand-in model
     never ships under another model's card.
@@ -52,12 +52,6 @@ def model_files(model: Path, allow_missing: bool = False) -> list[tuple[str, Pat
     from svr_desktop.model.catalog import method_checkpoints
 
     files += [(f"models/{path.name}", path) for path in method_checkpoints(model).values() if path != model]
-    # The part segmenter beside it, which the photo path uses for every model (svr_desktop.paths).
-    from svr_desktop.paths import SEGMENTER_NAME
-
-    segmenter = model.parent / SEGMENTER_NAME
-    if segmenter.is_file():
-        files.append((f"models/{SEGMENTER_NAME}", segmenter))
     return files
 
 

@@ -77,15 +77,6 @@ def test_the_other_methods_checkpoints_beside_the_model_are_bundled(tmp_path):
     assert bundle_contents.model_files(model) == [("models/default.safetensors", model)]
 
 
-def test_the_segmenter_beside_the_model_is_bundled_under_its_own_name(tmp_path):
-    model = tmp_path / "best.safetensors"
-    model.write_bytes(b"weights")
-    (tmp_path / "segmenter.safetensors").write_bytes(b"segmenter weights")
-    assert bundle_contents.model_files(model) == [
-        ("models/default.safetensors", model), ("models/segmenter.safetensors", tmp_path / "segmenter.safetensors"),
-    ]
-
-
 def test_missing_model_fails_unless_allowed(tmp_path):
     with pytest.raises(bundle_contents.MissingModelError, match="--allow-missing-model"):
         bundle_contents.model_files(tmp_path / "default.safetensors")

@@ -130,18 +130,6 @@ def test_wrong_checkpoints_and_missing_default_model(tmp_path):
     assert missing.returncode == 2 and "no default model" in missing.stderr
 
 
-def test_the_segmenter_option_is_checked_before_the_model_loads(checkpoint, tmp_path):
-    photo = SAMPLES / "flange_studio.png"
-    missing = run_cli(photo, "--out", tmp_path / "a.stl", "--checkpoint", checkpoint, "--segmenter", tmp_path / "none.safetensors")
-    assert missing.returncode == 2 and "no such checkpoint file" in missing.stderr and "'model'" in missing.stderr
-    assert len(missing.stderr.strip().splitlines()) == 1
-    # "model": no dedicated segmenter; this fixture model has no head, so GrabCut finds the part.
-    own = run_cli(photo, "--out", tmp_path / "b.stl", "--checkpoint", checkpoint, "--segmenter", "model", "--resolution", 32)
-    assert own.returncode == 0, own.stderr
-    not_a_segmenter = run_cli(photo, "--out", tmp_path / "c.stl", "--checkpoint", checkpoint, "--segmenter", checkpoint)
-    assert not_a_segmenter.returncode == 2 and "not a segmenter" in not_a_segmenter.stderr
-
-
 def test_method_picks_the_shipped_checkpoint_of_that_method(tmp_path):
     photo = SAMPLES / "flange_studio.png"
     points = run_cli(photo, "--out", tmp_path / "flange.ply", "--method", "pointcloud")

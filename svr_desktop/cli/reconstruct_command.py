@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 # --help, --version and option errors do not pay seconds for them (issue 15).
 from ..inference.export_settings import DEFAULT_TOLERANCE, DIMENSIONS, EXPORT_EXTENSIONS, FaceTarget, percent
 from ..inference.settings import GRID_RESOLUTIONS, ReconstructionSettings
-from ..paths import OWN_HEAD, chosen_segmenter_path, default_model_path
+from ..paths import default_model_path
 from ..progress import Progress, ProgressGenerator  # plain Python: no cost to import here
 from ..training.method_presets import METHOD_PRESETS
 from .options import device_name, number, positive
@@ -52,9 +52,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         help="iso-level: an occupancy probability in (0, 1), default 0.5; for SDF models a signed distance, default 0")
     parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
     parser.add_argument("--background", default="auto", choices=("auto", "alpha", "grabcut", "off"), help="background removal (default auto)")
-    parser.add_argument("--segmenter", default=None, metavar=f"CHECKPOINT|{OWN_HEAD}",
-                        help="what finds the part for --background auto: a segmenter checkpoint (svr-desktop train-segmenter; "
-                        f"default: models/segmenter.safetensors when shipped), or '{OWN_HEAD}': the model's own depth head, else GrabCut")
     parser.add_argument("--size-mm", type=number(0.0, MAX_SIZE_MM, low_included=False), default=None,
                         help="real size of --dimension in mm: write millimetres")
     parser.add_argument("--dimension", default="longest", choices=DIMENSIONS, help="which extent --size-mm measures (default longest)")
@@ -152,7 +149,6 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     from .progress_bar import run_with_progress_bar
 
     checkpoint = args.checkpoint or _shipped_checkpoint(args.method)
-    segmenter = chosen_segmenter_path(args.segmenter)
     units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm is not None else ExportUnits.normalized()
     faces = FaceTarget.parse(args.faces, args.tolerance)
     settings = ReconstructionSettings(resolution=args.resolution, threshold=args.threshold, device=args.device)
@@ -166,7 +162,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         plan = [*progress_plan(settings, "points"), ("write", 0.01)]
     else:
         plan = [*progress_plan(settings), *export_plan(faces, expected_faces(settings.resolution))]
-    reconstructor = Reconstructor.from_read_checkpoint(stored, device, segmenter)
+    reconstructor = Reconstructor.from_read_checkpoint(stored, device)
     if not _names_a_file(args.out):
         args.out.mkdir(parents=True, exist_ok=True)
     failures = 0

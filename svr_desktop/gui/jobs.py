@@ -31,7 +31,6 @@ from ..inference.preprocess import (
 from ..inference.reconstructor import ReconstructionStats, Reconstructor, expected_faces, progress_plan
 from ..inference.settings import ReconstructionSettings
 from ..inference.simplify import FaceTarget, export_plan, simplify_for_export
-from ..paths import shipped_segmenter_path
 from ..progress import Plan, Progress, ProgressGenerator
 
 #: Weight of computing the vertex normals in :func:`reconstruction_plan` (seconds at 256^3).
@@ -91,9 +90,9 @@ def preview_photo(source: PhotoSource | Photo, image_size: int, framing: Framing
 
 
 def load_model(path: str | Path, device: str) -> ProgressGenerator[Reconstructor]:
-    """Load and check a checkpoint (``CheckpointError``, a ``ValueError``, if unusable), with the shipped segmenter."""
+    """Load and check a checkpoint (``CheckpointError``, a ``ValueError``, if unusable)."""
     yield Progress("load model", 0, 1)
-    return Reconstructor.from_checkpoint(path, device, segmenter=shipped_segmenter_path())
+    return Reconstructor.from_checkpoint(path, device)
 
 
 def reconstruct(

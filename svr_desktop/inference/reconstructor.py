@@ -31,13 +31,12 @@ from ..geometry.extraction import extract_mesh, mise_resolutions
 from ..model.checkpoint import ModelCheckpoint, build_model, read_model_checkpoint
 from ..model.images import image_to_tensor
 from ..model.implicit import ImplicitNetwork
-from ..model.network import SVRNet
 from ..model.pointcloud import PointCloudNet
 from ..progress import Plan, Progress, ProgressGenerator
 from .field import ImageField
 from .postprocess import PostprocessReport, postprocess
 from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
-from .segmentation import NetworkSegmenter, load_segmenter
+from .segmentation import NetworkSegmenter
 from .settings import ReconstructionSettings
 
 DEFAULT_SETTINGS = ReconstructionSettings()
@@ -114,38 +113,24 @@ class ReconstructionStats:
 class Reconstructor:
     """A loaded model ready to turn images into meshes (point clouds for a ``points`` model)."""
 
-    def __init__(
-        self, model: ImplicitNetwork | PointCloudNet, output_kind: str, device: torch.device,
-        segmenter_model: SVRNet | None = None,
-    ):
+    def __init__(self, model: ImplicitNetwork | PointCloudNet, output_kind: str, device: torch.device):
         self.model = model.to(device).eval()
         self.output_kind = output_kind  # "occupancy", "sdf" or "points" (model.checkpoint.OUTPUT_KINDS)
         self.device = device
-        # The part in a photo is found by the dedicated segmenter and the model's own layered-depth
-        # head together (their maps averaged), by either alone when there is one, else by GrabCut (issue 14).
-        finders = [segmenter_model.to(device).eval()] if segmenter_model is not None else []
-        finders += [self.model] if model.config.depth_head else []
-        self.segmenter = NetworkSegmenter(finders, device) if finders else None
+        # A model with a layered-depth head finds the part in a photo itself (issue 14).
+        self.segmenter = NetworkSegmenter(self.model, device) if model.config.depth_head else None
 
     @classmethod
-    def from_checkpoint(
-        cls, path: str | Path, device: str | torch.device | None = None, segmenter: str | Path | None = None
-    ) -> "Reconstructor":
-        """Load a checkpoint (CheckpointError with the reason if it is not usable); ``segmenter``: see below."""
-        return cls.from_read_checkpoint(read_model_checkpoint(path), device, segmenter)
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device | None = None) -> "Reconstructor":
+        """Load a checkpoint (CheckpointError with the reason if it is not usable)."""
+        return cls.from_read_checkpoint(read_model_checkpoint(path), device)
 
     @classmethod
-    def from_read_checkpoint(
-        cls, checkpoint: ModelCheckpoint, device: str | torch.device | None = None, segmenter: str | Path | None = None
-    ) -> "Reconstructor":
-        """Build the model of a checkpoint already read (whose stored config a caller may check first).
-
-        ``segmenter``: a segmenter checkpoint (:func:`.segmentation.load_segmenter`) that finds
-        the part in photos instead of the model's own head, e.g. :func:`svr_desktop.paths.shipped_segmenter_path`.
-        """
+    def from_read_checkpoint(cls, checkpoint: ModelCheckpoint, device: str | torch.device | None = None) -> "Reconstructor":
+        """Build the model of a checkpoint already read (whose stored config a caller may check first)."""
         model = build_model(checkpoint)
         device = device if isinstance(device, torch.device) else pick_device(device)
-        return cls(model, checkpoint.output_kind, device, load_segmenter(segmenter) if segmenter is not None else None)
+        return cls(model, checkpoint.output_kind, device)
 
     @property
     def image_size(self) -> int:

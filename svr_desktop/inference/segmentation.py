@@ -4,12 +4,7 @@ A network with a layered-depth head (``ModelConfig.depth_head``) predicts,
 for every pixel of its input, whether its ray meets the part: the validity
 of the first layer.  It learned that on renders with backgrounds, shadows
 and clutter whose silhouettes are exact, so it is a segmenter trained for
-free.  The shipped segmenter (``models/segmenter.safetensors``,
-:func:`load_segmenter`) is such a network whose head was fine-tuned for the
-mask alone on renders made to look like photographs
-(:mod:`svr_desktop.training.segmenter`); it finds the part for every
-reconstruction model, with or without a head of its own.
-:class:`NetworkSegmenter` turns either into a probability map of a whole
+free.  :class:`NetworkSegmenter` turns it into a probability map of a whole
 photo, in two passes because the network expects the part framed like a
 training render: the first pass sees the whole photo (padded to a square),
 the second a square around what the first found, sized so that the part
@@ -33,14 +28,10 @@ light parts and grounds nearly where they were (docs/photo_path.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
 import cv2
 import numpy as np
 import torch
 
-from ..model.checkpoint import CheckpointError, load_model
 from ..model.images import image_to_tensor
 from ..model.layered_depth_head import decode_layers
 from ..model.network import SVRNet
@@ -56,17 +47,6 @@ MIN_HYPOTHESIS_MASS = 0.1
 EXPOSURE_GAMMA = 0.7
 
 
-def load_segmenter(path: str | Path) -> SVRNet:
-    """A segmenter checkpoint (a network with a layered-depth head; ``svr-desktop train-segmenter``), in eval mode.
-
-    CheckpointError when the file is not usable or its network has no head to find the part with.
-    """
-    model = load_model(path)
-    if not isinstance(model, SVRNet) or not model.config.depth_head:
-        raise CheckpointError(f"{path}: not a segmenter (its network has no layered-depth head to find the part with)")
-    return model
-
-
 def exposure_lift(rgb: np.ndarray, gamma: float = EXPOSURE_GAMMA) -> np.ndarray:
     """``rgb`` (uint8) with every channel mapped by ``255 * (v / 255) ** gamma``."""
     table = np.round(255.0 * (np.arange(256) / 255.0) ** gamma).clip(0, 255).astype(np.uint8)
@@ -74,21 +54,15 @@ def exposure_lift(rgb: np.ndarray, gamma: float = EXPOSURE_GAMMA) -> np.ndarray:
 
 
 class NetworkSegmenter:
-    """``segmenter(rgb)`` -> (H, W) float32 probability that each pixel shows the part.
-
-    ``models``: one network with a layered-depth head, or several, whose
-    maps are averaged in every pass (each at its own input size): networks
-    that learned the mask on different renders err in different places
-    (docs/photo_path.md, session 14).
-    """
+    """``segmenter(rgb)`` -> (H, W) float32 probability that each pixel shows the part."""
 
     def __init__(
-        self, models: SVRNet | Sequence[SVRNet], device: torch.device | str = "cpu",
+        self, model: SVRNet, device: torch.device | str = "cpu",
         gamma: float = EXPOSURE_GAMMA, mirror: bool = True,
     ):
-        self.models = [models] if isinstance(models, SVRNet) else list(models)
-        if not self.models or not all(model.config.depth_head for model in self.models):
+        if not model.config.depth_head:
             raise ValueError("this model has no layered-depth head to find the part with")
+        self.model = model
         self.device = device
         self.gamma = gamma
         self.mirror = mirror
@@ -119,14 +93,9 @@ class NetworkSegmenter:
 
         Outside the photo the square is filled by repeating the photo's
         edge, which looks like more background; outside the square the map
-        is 0 (the network did not look there).  Several networks: the mean of their maps.
+        is 0 (the network did not look there).
         """
-        maps = [self._network_square(model, rgb, x0, y0, side) for model in self.models]
-        return maps[0] if len(maps) == 1 else np.mean(maps, axis=0, dtype=np.float32)
-
-    def _network_square(self, model: SVRNet, rgb: np.ndarray, x0: float, y0: float, side: float) -> np.ndarray:
-        """One network's map of the photo through the square (see :meth:`_square`)."""
-        size = model.config.image_size
+        size = self.model.config.image_size
         height, width = rgb.shape[:2]
         scale = size / side
         # photo -> network-input pixels: translate the square's corner to 0, then scale
@@ -139,8 +108,8 @@ class NetworkSegmenter:
         if self.mirror:
             batch = torch.cat([batch, torch.flip(batch, dims=[3])])
         with torch.no_grad():
-            encoded = model.encode(batch)
-            logit = decode_layers(encoded.layers, model.config.depth_layers).valid_logit[:, :1]
+            encoded = self.model.encode(batch)
+            logit = decode_layers(encoded.layers, self.model.config.depth_layers).valid_logit[:, :1]
             probability = torch.sigmoid(torch.nn.functional.interpolate(logit.float(), size=(size, size), mode="bilinear", align_corners=False))
         if self.mirror:
             probability = (probability[:1] + torch.flip(probability[1:], dims=[3])) / 2.0
