@@ -184,18 +184,54 @@ def test_the_second_pass_keeps_all_regions_together_when_they_are_one_part(monke
     assert _second_pass_choice(monkeypatch, first, beliefs) is beliefs[round(120 / DEFAULT_FILL_FRACTION)]
 
 
-def test_grabcut_does_not_add_what_the_map_is_sure_is_ground(monkeypatch):
-    """A patch of the part's colour beside it (a block on a bench) that the map rules out stays out of the mask."""
+def _disc_on(ground: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A red disc (radius 60) drawn on ``ground`` (240 x 320 RGB), and its true mask."""
+    ys, xs = np.mgrid[0:240, 0:320]
+    disc = (xs - 150) ** 2 + (ys - 110) ** 2 < 60**2
+    rgb = ground.copy()
+    rgb[disc] = (200, 40, 30)
+    return rgb, disc
+
+
+def _plain_ground() -> np.ndarray:
+    return np.clip(np.random.default_rng(0).normal(150, 4, (240, 320, 3)), 0, 255).astype(np.uint8)
+
+
+def _cutting_mat() -> np.ndarray:
+    """A dark mat with a light grid every 16 px: a busy ground."""
+    ground = _plain_ground() // 3
+    ground[::16], ground[:, ::16] = 200, 200
+    return ground
+
+
+def test_on_a_busy_ground_grabcut_does_not_add_what_the_map_is_sure_is_ground(monkeypatch):
+    """A block of the part's colour touching it on a mat, which the map rules out, stays out of the mask."""
     import svr_desktop.inference.preprocess as preprocess
 
-    photo, truth = _photo()
-    rgb = photo.rgb.copy()
-    ys, xs = np.mgrid[0 : rgb.shape[0], 0 : rgb.shape[1]]
-    rgb[(xs >= 200) & (xs < 222) & (ys >= 90) & (ys < 130)] = (200, 40, 30)  # a block of the disc's colour, touching it
+    rgb, truth = _disc_on(_cutting_mat())
+    ys, xs = np.mgrid[0:240, 0:320]
+    rgb[(xs >= 200) & (xs < 222) & (ys >= 90) & (ys < 130)] = (200, 40, 30)
     block = (xs >= 216) & (xs < 222) & (ys >= 90) & (ys < 130)  # its part 5-10 % of the disc's size beyond the edge
-    bench = Photo.from_array(rgb)
     segmenter = lambda image: cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 2.0)  # noqa: E731
-    with_rule = silhouette_mask(bench, segmenter=segmenter)
-    assert with_rule.mask[block].mean() < 0.05 and _iou(with_rule.mask, truth) > 0.97
+    found = silhouette_mask(Photo.from_array(rgb), segmenter=segmenter)
+    assert found.mask[block].mean() < 0.05 and _iou(found.mask, truth) > 0.97
     monkeypatch.setattr(preprocess, "SURE_GROUND_BELOW", 0.0)  # GrabCut alone: colour decides the band
-    assert silhouette_mask(bench, segmenter=segmenter).mask[block].mean() > 0.5
+    assert silhouette_mask(Photo.from_array(rgb), segmenter=segmenter).mask[block].mean() > 0.5
+
+
+def test_on_a_plain_ground_grabcut_recovers_an_edge_that_the_map_misses():
+    """Shiny edges the map misses by 5 % of the part's size come back where the ground is one colour ..."""
+    rgb, truth = _disc_on(_plain_ground())
+    ys, xs = np.mgrid[0:240, 0:320]
+    short = ((xs - 150) ** 2 + (ys - 110) ** 2 < 54**2).astype(np.float32)
+    found = silhouette_mask(Photo.from_array(rgb), segmenter=lambda image: cv2.GaussianBlur(short, (0, 0), 1.0))
+    assert found.method == "network" and _iou(found.mask, truth) > 0.97
+
+
+def test_on_a_busy_ground_the_map_bounds_the_mask():
+    """... and stay cut where the ground is busy: there colour is not trusted beyond the map's sure ground."""
+    rgb, truth = _disc_on(_cutting_mat())
+    ys, xs = np.mgrid[0:240, 0:320]
+    short = ((xs - 150) ** 2 + (ys - 110) ** 2 < 54**2).astype(np.float32)
+    found = silhouette_mask(Photo.from_array(rgb), segmenter=lambda image: cv2.GaussianBlur(short, (0, 0), 1.0))
+    assert _iou(found.mask, truth) < 0.9

@@ -50,6 +50,7 @@ from scipy import ndimage
 
 from ..geometry.frames import PADDED_HALF
 from ..model.images import image_to_tensor
+from .shadows import drop_cast_shadow
 
 #: Photos with more pixels than this (from the file header) are refused before
 #: decoding: a small file can claim a huge image (a "decompression bomb").
@@ -297,13 +298,19 @@ Segmenter = Callable[[np.ndarray], np.ndarray]
 #: On 60 photo-style renders with a depth-head model, 0.9 flagged 18 of the
 #: 23 masks with IoU below 0.85, and 12 of the 37 good ones.
 CONFIDENT_AGREEMENT = 0.9
-#: Where the map gives the part less than this probability, farther than
-#: SURE_GROUND_BEYOND of the part's size from its silhouette, GrabCut may not
-#: add pixels to the part: on a cluttered bench colour alone let it take in
-#: cells of a cutting mat and neighbouring objects that the map had ruled out
-#: (docs/photo_path.md, session 14).
+#: On a busy ground, where the map gives the part less than this probability
+#: farther than SURE_GROUND_BEYOND of the part's size from its silhouette,
+#: GrabCut may not add pixels to the part: on a cluttered bench colour alone
+#: let it take in cells of a cutting mat and neighbouring objects that the
+#: map had ruled out.  On a plain ground it may: there the map misses edges
+#: of shiny metal that colour recovers (docs/photo_path.md, session 15).
 SURE_GROUND_BELOW = 0.05
 SURE_GROUND_BEYOND = 0.03
+#: A ground is busy when more than this fraction of its pixels beyond the
+#: sure-background line are edges (Canny, on grey): wood grain, a mat's grid,
+#: clutter.  On 120 benchmark photos every workbench scored 0.003 or more,
+#: every plain, textured and dark ground but one (0.006) 0.001 or less.
+BUSY_GROUND_EDGES = 0.003
 
 
 def silhouette_mask(
@@ -464,6 +471,19 @@ def _grabcut_silhouette(rgb: np.ndarray, region: np.ndarray | None, user_rect: b
     return Silhouette(_upsample(found, (height, width)), "grabcut", notes)
 
 
+def _busy_ground(small: np.ndarray, ground: np.ndarray) -> bool:
+    """Whether the ``ground`` pixels of ``small`` (RGB) hold many edges (:data:`BUSY_GROUND_EDGES`).
+
+    The photo is smoothed first (sigma 1 px) so that sensor noise and JPEG
+    blocks do not count as edges.
+    """
+    if not ground.any():
+        return False
+    grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (0, 0), 1.0)
+    edges = cv2.Canny(grey, 40, 100) > 0
+    return float(edges[ground].mean()) > BUSY_GROUND_EDGES
+
+
 def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[str]) -> Silhouette | None:
     """A segmenter's probability map, its edges sharpened by GrabCut; None when it found nothing.
 
@@ -471,9 +491,11 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     (160-224 px), so its edges are soft and a few pixels off.  GrabCut, on a
     copy of at most :data:`GRABCUT_SIDE` pixels, puts them on the photo's
     colour edges: pixels well inside the map's silhouette (eroded by 3 % of
-    the part's size) are sure part, pixels far outside it (beyond 9 %), or
-    beyond 3 % where the map is sure they are not part, sure background, and
-    the band between is decided by colour.  The confidence
+    the part's size) are sure part, pixels far outside it (beyond 9 %) sure
+    background, and the band between is decided by colour; on a busy ground
+    (:func:`_busy_ground`) so are pixels beyond 3 % where the map is sure they
+    are not part.  A coloured part's cast shadow, which the map can take for
+    part, is then dropped (:func:`~.shadows.drop_cast_shadow`).  The confidence
     is the agreement (IoU) between the map's silhouette and the refined one:
     where the two disagree, neither is to be trusted, and a note asks the
     user to check the mask.
@@ -491,12 +513,14 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     size = max(stat[cv2.CC_STAT_WIDTH], stat[cv2.CC_STAT_HEIGHT])
     seeds = np.where(prior, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     seeds[cv2.erode(prior.astype(np.uint8), _disc(0.03 * size)) > 0] = cv2.GC_FGD
-    seeds[cv2.dilate(prior.astype(np.uint8), _disc(0.09 * size)) == 0] = cv2.GC_BGD
-    near = cv2.dilate(prior.astype(np.uint8), _disc(SURE_GROUND_BEYOND * size)) > 0
-    seeds[(small_probability < SURE_GROUND_BELOW) & ~near] = cv2.GC_BGD
+    far = cv2.dilate(prior.astype(np.uint8), _disc(0.09 * size)) == 0
+    seeds[far] = cv2.GC_BGD
+    if _busy_ground(small, far):
+        near = cv2.dilate(prior.astype(np.uint8), _disc(SURE_GROUND_BEYOND * size)) > 0
+        seeds[(small_probability < SURE_GROUND_BELOW) & ~near] = cv2.GC_BGD
     cv2.setRNGSeed(0)  # same photo, same mask
     cv2.grabCut(small, seeds, None, np.zeros((1, 65)), np.zeros((1, 65)), 3, cv2.GC_INIT_WITH_MASK)
-    refined = _clean_mask((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD))
+    refined = drop_cast_shadow(small, _clean_mask((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)))
     if not refined.any():
         return None
     agreement = float((refined & prior).sum() / max((refined | prior).sum(), 1))
