@@ -46,16 +46,20 @@ def drop_cast_shadow(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ys, xs = mask.nonzero()
     size = max(np.ptp(ys), np.ptp(xs)) + 1
     as_uint8 = mask.astype(np.uint8)
-    ring = (cv2.dilate(as_uint8, _disc(GROUND_RING[1] * size)) > 0) & ~(cv2.dilate(as_uint8, _disc(GROUND_RING[0] * size)) > 0)
+    beyond = cv2.distanceTransform(1 - as_uint8, cv2.DIST_L2, 3)  # each pixel's distance from the mask
+    ring = (beyond > GROUND_RING[0] * size) & (beyond <= GROUND_RING[1] * size)
     if ring.sum() < 50:  # the part fills the photo: no ground to compare with
         return mask
     ground = np.median(rgb[ring].astype(np.float32), axis=0)
-    distance = np.abs(_chromaticity(rgb) - _chromaticity(ground)).max(axis=-1)
-    level = rgb.astype(np.float32).mean(axis=-1) / max(float(ground.mean()), 1.0)
-    shadow_like = mask & (distance < SHADOW_CHROMA_TOLERANCE) & (level > SHADOW_LEVELS[0]) & (level < SHADOW_LEVELS[1])
-    rest = mask & ~shadow_like
-    if rest.sum() < 0.3 * mask.sum() or np.median(distance[rest]) < PART_CHROMA_MIN:
+    pixels = rgb[mask].astype(np.float32)  # only the mask's pixels: a shadow outside it is not our concern
+    distance = np.abs(_chromaticity(pixels) - _chromaticity(ground)).max(axis=-1)
+    level = pixels.mean(axis=-1) / max(float(ground.mean()), 1.0)
+    like = (distance < SHADOW_CHROMA_TOLERANCE) & (level > SHADOW_LEVELS[0]) & (level < SHADOW_LEVELS[1])
+    rest = distance[~like]
+    if rest.size < 0.3 * like.size or np.median(rest) < PART_CHROMA_MIN:
         return mask
+    shadow_like = np.zeros_like(mask)
+    shadow_like[mask] = like
     # Opening first, so that a shadow-like speck on the part's edge does not
     # connect a dark face to the shadow; only regions that reach the outline
     # can be a cast shadow, and specks below 0.2 % of the mask are left alone.
@@ -69,7 +73,7 @@ def drop_cast_shadow(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _chromaticity(rgb: np.ndarray) -> np.ndarray:
-    """``rgb / (r + g + b)`` per pixel (one added to each channel, so that black is grey)."""
+    """``rgb / (r + g + b)`` of (..., 3) colours (one added to each channel, so that black is grey)."""
     values = rgb.astype(np.float32) + 1.0
     return values / values.sum(axis=-1, keepdims=True)
 
