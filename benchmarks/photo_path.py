@@ -162,6 +162,16 @@ def mask_figures(masks: list[float]) -> dict:
     return {"mean_mask_iou": _mean(masks), "min_mask_iou": min(masks), "masks_below_0_85": sum(m < MASK_FLOOR for m in masks)}
 
 
+def by_ground(rows: list[dict], value) -> dict:
+    """Mean of ``value(row)`` per kind of ground, in name order.
+
+    Mask rules are judged per ground: a change that helps on a workbench can
+    cost plain grounds, which are what most product photos have.
+    """
+    kinds = sorted({row["ground"] for row in rows})
+    return {kind: _mean(value(row) for row in rows if row["ground"] == kind) for kind in kinds}
+
+
 def summarize(rows: list[dict], **header) -> dict:
     """The closing JSON: settings, means over the images and the per-image rows."""
     masks = [row["photo"]["mask_iou"] for row in rows]
@@ -171,6 +181,7 @@ def summarize(rows: list[dict], **header) -> dict:
         **header,
         "n": len(rows),
         **mask_figures(masks),
+        "mask_iou_by_ground": by_ground(rows, lambda row: row["photo"]["mask_iou"]),
         "mean_iou_photo": photo_iou,
         "mean_iou_own_render": own_iou,
         "gap": round(own_iou - photo_iou, 4),
@@ -209,6 +220,7 @@ def summarize_masks(rows: list[dict]) -> dict:
     return {
         "n": len(rows),
         **mask_figures(masks),
+        "mask_iou_by_ground": by_ground(rows, lambda row: row["mask_iou"]),
         "empty_masks": sum(m < 0.01 for m in masks),
         "flagged_bad": sum(b and f for b, f in zip(bad, flagged)),
         "flagged_good": sum(f and not b for b, f in zip(bad, flagged)),

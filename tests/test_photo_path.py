@@ -39,10 +39,11 @@ def test_own_render_draws_the_half_width_and_true_a_matches_the_framing():
 
 def test_summary_means_and_gap():
     script = load_script("benchmarks/photo_path.py")
-    row = {"renderers_agree": 0.99, "photo": {"mask_iou": 0.8, "iou": 0.2, "cd_l1": 0.05, "a_auto": 1.8, "a_true": 1.8},
+    row = {"ground": "plain", "renderers_agree": 0.99,
+           "photo": {"mask_iou": 0.8, "iou": 0.2, "cd_l1": 0.05, "a_auto": 1.8, "a_true": 1.8},
            "own": {"mask_iou": 0.95, "iou": 0.3, "cd_l1": None, "a_auto": 1.8, "a_true": 2.0}}
     summary = script.summarize([row, row], resolution=64)
-    assert summary["n"] == 2 and summary["masks_below_0_85"] == 2
+    assert summary["n"] == 2 and summary["masks_below_0_85"] == 2 and summary["mask_iou_by_ground"] == {"plain": 0.8}
     assert summary["mean_iou_photo"] == 0.2 and summary["gap"] == pytest.approx(0.1)
     assert summary["mean_cd_l1_own_render"] is None and summary["ab_mismatches"] == 0
 
@@ -50,12 +51,13 @@ def test_summary_means_and_gap():
 def test_mask_only_summary_counts_floor_empty_and_flags():
     script = load_script("benchmarks/photo_path.py")
     rows = [
-        {"mask_iou": 0.97, "mask_confidence": 0.95},
-        {"mask_iou": 0.80, "mask_confidence": 0.5},  # bad and flagged
-        {"mask_iou": 0.0, "mask_confidence": None},  # empty, not flagged
-        {"mask_iou": 0.90, "mask_confidence": 0.6},  # good but flagged
+        {"ground": "plain", "mask_iou": 0.97, "mask_confidence": 0.95},
+        {"ground": "workbench", "mask_iou": 0.80, "mask_confidence": 0.5},  # bad and flagged
+        {"ground": "dark", "mask_iou": 0.0, "mask_confidence": None},  # empty, not flagged
+        {"ground": "plain", "mask_iou": 0.90, "mask_confidence": 0.6},  # good but flagged
     ]
     summary = script.summarize_masks(rows)
     assert summary["n"] == 4 and summary["masks_below_0_85"] == 2 and summary["empty_masks"] == 1
     assert summary["flagged_bad"] == 1 and summary["flagged_good"] == 1
     assert summary["mean_mask_iou"] == pytest.approx(0.6675)
+    assert summary["mask_iou_by_ground"] == {"dark": 0.0, "plain": 0.935, "workbench": 0.8}
