@@ -50,6 +50,7 @@ from scipy import ndimage
 
 from ..geometry.frames import PADDED_HALF
 from ..model.images import image_to_tensor
+from .morphology import disc
 from .shadows import drop_cast_shadow
 
 #: Photos with more pixels than this (from the file header) are refused before
@@ -512,11 +513,11 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     stat = largest[1][0]
     size = max(stat[cv2.CC_STAT_WIDTH], stat[cv2.CC_STAT_HEIGHT])
     seeds = np.where(prior, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    seeds[cv2.erode(prior.astype(np.uint8), _disc(0.03 * size)) > 0] = cv2.GC_FGD
-    far = cv2.dilate(prior.astype(np.uint8), _disc(0.09 * size)) == 0
+    seeds[cv2.erode(prior.astype(np.uint8), disc(0.03 * size)) > 0] = cv2.GC_FGD
+    far = cv2.dilate(prior.astype(np.uint8), disc(0.09 * size)) == 0
     seeds[far] = cv2.GC_BGD
     if _busy_ground(small, far):
-        near = cv2.dilate(prior.astype(np.uint8), _disc(SURE_GROUND_BEYOND * size)) > 0
+        near = cv2.dilate(prior.astype(np.uint8), disc(SURE_GROUND_BEYOND * size)) > 0
         seeds[(small_probability < SURE_GROUND_BELOW) & ~near] = cv2.GC_BGD
     cv2.setRNGSeed(0)  # same photo, same mask
     cv2.grabCut(small, seeds, None, np.zeros((1, 65)), np.zeros((1, 65)), 3, cv2.GC_INIT_WITH_MASK)
@@ -568,13 +569,13 @@ def _clean_mask(mask: np.ndarray) -> np.ndarray:
     if largest is None:
         return np.zeros_like(mask)
     size = max(largest[1][0][cv2.CC_STAT_WIDTH], largest[1][0][cv2.CC_STAT_HEIGHT])
-    kernel = _disc(0.015 * size)
+    kernel = disc(0.015 * size)
     opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     found = _components(opened > 0)
     if found is None:
         return np.zeros_like(mask)
     labels, stats = found
-    near = cv2.dilate((labels == 1).astype(np.uint8), _disc(0.03 * size)) > 0
+    near = cv2.dilate((labels == 1).astype(np.uint8), disc(0.03 * size)) > 0
     keep = [1] + [
         label for label in np.unique(labels[near & (labels > 1)])
         if stats[label - 1][cv2.CC_STAT_AREA] >= 0.2 * stats[0][cv2.CC_STAT_AREA]
@@ -587,12 +588,6 @@ def _clean_mask(mask: np.ndarray) -> np.ndarray:
         and not _touches_border(hole_stats[i], part.shape)
     ]
     return part | np.isin(holes, small_holes)
-
-
-def _disc(radius: float) -> np.ndarray:
-    """An elliptic structuring element of at least radius 1."""
-    r = max(1, round(radius))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

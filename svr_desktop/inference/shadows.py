@@ -19,6 +19,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .morphology import disc
+
 #: A masked pixel is shadow-like when no chromaticity component differs from
 #: the ground's by more than this, and its brightness is SHADOW_LEVELS of the
 #: ground's.
@@ -64,9 +66,9 @@ def drop_cast_shadow(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # Opening first, so that a shadow-like speck on the part's edge does not
     # connect a dark face to the shadow; only regions that reach the outline
     # can be a cast shadow, and specks below 0.2 % of the mask are left alone.
-    opened = cv2.morphologyEx(shadow_like.astype(np.uint8), cv2.MORPH_OPEN, _disc(0.01 * size))
+    opened = cv2.morphologyEx(shadow_like.astype(np.uint8), cv2.MORPH_OPEN, disc(0.01 * size))
     count, labels = cv2.connectedComponents(opened)
-    outline = mask & ~(cv2.erode(as_uint8, _disc(0.01 * size)) > 0)
+    outline = mask & ~(cv2.erode(as_uint8, disc(0.01 * size)) > 0)
     touching = np.unique(labels[outline & (labels > 0)])
     areas = np.bincount(labels.ravel(), minlength=count)
     dropped = np.isin(labels, [label for label in touching if areas[label] > 0.002 * mask.sum()])
@@ -77,8 +79,3 @@ def _chromaticity(rgb: np.ndarray) -> np.ndarray:
     """``rgb / (r + g + b)`` of (..., 3) colours (one added to each channel, so that black is grey)."""
     values = rgb.astype(np.float32) + 1.0
     return values / values.sum(axis=-1, keepdims=True)
-
-
-def _disc(radius: float) -> np.ndarray:
-    r = max(1, round(radius))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
