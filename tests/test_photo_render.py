@@ -7,12 +7,14 @@ import json
 import numpy as np
 import pytest
 import trimesh
+from scipy.ndimage import distance_transform_edt
 
-from svr_desktop.data.appearance import sample_photo_appearance
+from svr_desktop.data import appearance
+from svr_desktop.data.appearance import PART_GAMMA, sample_photo_appearance
 from svr_desktop.data.backgrounds import make_background
 from svr_desktop.data.builder import BuildConfig, build_dataset
 from svr_desktop.data.environment_maps import ENVIRONMENTS, environment_map
-from svr_desktop.data.photo_effects import apply_camera, draw_distractors, project_onto_ground, shade_ground
+from svr_desktop.data.photo_effects import apply_camera, darken_midtones, draw_distractors, project_onto_ground, shade_ground
 from svr_desktop.data.render import Renderer, render_object
 from svr_desktop.geometry.frames import normalize_mesh, random_rotation
 from svr_desktop.geometry.sampling import SamplingConfig
@@ -68,6 +70,8 @@ def test_photo_draws_cover_the_promised_variety():
     assert any(d["distractors"] for d in draws) and any(not d["distractors"] for d in draws)
     assert any(d["camera"]["jpeg_quality"] for d in draws) and any(d["camera"]["blur"] for d in draws)
     assert all(0.0 <= d["material"]["roughness"] <= 1.0 for d in draws)
+    gammas = np.array([d["part_gamma"] for d in draws])
+    assert gammas.min() >= PART_GAMMA[0] and gammas.max() <= PART_GAMMA[1] and gammas.std() > 0.2
     # The key light stays well above the tilted ground, so shadows stay finite.
     for d in draws:
         light = np.asarray(d["lights"][0]["position"])
@@ -150,6 +154,33 @@ def test_distractors_keep_clear_of_the_part():
     assert not changed[near_part].any()
 
 
+def test_midtone_darkening_keeps_black_white_and_the_coverage():
+    straight = np.array([[0.0, 60.0, 128.0, 200.0, 255.0]])[..., None].repeat(3, axis=-1)
+    coverage = np.array([[1.0, 1.0, 0.5, 1.0, 0.25]])
+    premultiplied = straight * coverage[..., None]
+    assert np.allclose(darken_midtones(premultiplied, coverage, 1.0), premultiplied)
+    toned = darken_midtones(premultiplied, coverage, 2.0) / coverage[..., None]
+    assert toned[0, 0, 0] == 0.0 and np.isclose(toned[0, 4, 0], 255.0)
+    assert np.allclose(toned[0, 1:4, 0], 255.0 * (straight[0, 1:4, 0] / 255.0) ** 2)  # edge pixels by their own colour
+    empty = np.zeros((2, 2))
+    assert np.array_equal(darken_midtones(np.zeros((2, 2, 3)), empty, 2.0), np.zeros((2, 2, 3)))
+
+
+def test_the_part_tone_darkens_the_part_and_nothing_else(photo_renderer, monkeypatch):
+    """Every other draw is the same, so the ground away from the part is unchanged."""
+    rotation = random_rotation(np.random.default_rng(3))
+    looks = {}
+    for gamma in (1.0, 2.2):
+        monkeypatch.setattr(appearance, "PART_GAMMA", (gamma, gamma))
+        looks[gamma] = render_object(_part(), rotation, np.random.default_rng(8), photo_renderer)[2]
+    plain, toned = looks[1.0], looks[2.2]
+    assert np.array_equal(plain.mask, toned.mask) and toned.appearance["part_gamma"] == 2.2
+    luminance = lambda view: view.image.astype(float).mean(axis=-1)  # noqa: E731
+    assert luminance(toned)[toned.mask].mean() < 0.8 * luminance(plain)[plain.mask].mean()
+    far = distance_transform_edt(~plain.mask) > 6  # beyond blur and JPEG blocks
+    assert np.abs(luminance(toned)[far] - luminance(plain)[far]).mean() < 1.0
+
+
 def test_camera_effects_are_seeded_and_neutral_settings_change_nothing():
     rng = np.random.default_rng(0)
     image = rng.uniform(0, 255, (64, 64, 3))
@@ -175,6 +206,18 @@ def test_a_build_from_before_the_render_style_resumes_as_studio(tmp_path):
     run_to_completion(build_dataset(tmp_path, config))  # accepted: same build
     with pytest.raises(ValueError, match="other settings"):
         run_to_completion(build_dataset(tmp_path, BuildConfig(shapes=1, render_style="photo", **small)))
+
+
+def test_a_photo_build_of_the_first_look_is_not_resumed_with_the_new_one(tmp_path):
+    small = dict(views=1, image_size=32, shapes_per_shard=1, val_points=50, sampling=SamplingConfig(surface_points=100, uniform_points=20))
+    config = BuildConfig(shapes=2, render_style="photo", **small)
+    run_to_completion(build_dataset(tmp_path, config))
+    settings = json.loads((tmp_path / "build.json").read_text())
+    assert settings["photo_look"] == appearance.PHOTO_LOOK
+    del settings["photo_look"]  # as builds before the part's tone wrote it
+    (tmp_path / "build.json").write_text(json.dumps(settings))
+    with pytest.raises(ValueError, match="photo look 1 .* new folder"):
+        run_to_completion(build_dataset(tmp_path, config))
 
 
 def test_unknown_render_style_is_refused():

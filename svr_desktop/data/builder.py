@@ -35,6 +35,7 @@ from ..geometry.layered_depth import layered_depth
 from ..geometry.queries import MeshQuery
 from ..geometry.sampling import SamplingConfig, sample_training_points, sample_uniform
 from ..progress import Progress, ProgressGenerator
+from .appearance import PHOTO_LOOK
 from .build_settings import DEFAULT_DEPTH_LAYERS, DEFAULT_DEPTH_SIZE, DEFAULT_RENDER_STYLE, STYLES
 from .render import Renderer, render_object
 from .shards import ShapeRecord, read_shard, write_shard
@@ -222,10 +223,19 @@ def _check_settings(root: Path, config: BuildConfig) -> None:
     """Record the settings, or refuse to mix a different build into ``root``."""
     settings_path = root / "build.json"
     wanted = {"format": DATASET_FORMAT, "config": config.as_dict()}
+    if config.render_style == "photo":
+        wanted["photo_look"] = PHOTO_LOOK
     if settings_path.exists():
         existing = _read_sidecar(settings_path)
         if isinstance(existing, dict) and isinstance(existing.get("config"), dict):
             existing["config"].setdefault("render_style", "studio")  # builds from before the setting
+            if existing["config"]["render_style"] == "photo":
+                existing.setdefault("photo_look", 1)  # builds from before the part's tone
+        if "photo_look" in wanted and isinstance(existing, dict) and existing.get("photo_look", PHOTO_LOOK) != PHOTO_LOOK:
+            raise ValueError(
+                f"{root} was built with photo look {existing['photo_look']} and this version renders look "
+                f"{PHOTO_LOOK}; build into a new folder (the old data set still trains and evaluates as it is)"
+            )
         if existing != wanted:
             raise ValueError(
                 f"{root} already holds a data set built with other settings; "

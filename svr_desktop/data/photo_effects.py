@@ -1,7 +1,7 @@
 """The pixels that make a render look photographed (issue 14), in numpy.
 
-Shadows on the ground plane, distractor objects beside the part and the
-camera's marks (exposure, white balance, vignetting, lens blur, noise,
+Shadows on the ground plane, the part's darker mid-tones, distractor
+objects beside the part and the camera's marks (exposure, white balance, vignetting, lens blur, noise,
 JPEG).  All of them change only pixels, never the part's mask or depth, and
 all are pure functions of the view's appearance spec (seeds included).
 Sizes in the specs are fractions of the image side, so the same spec looks
@@ -35,6 +35,19 @@ def project_onto_ground(vertices: np.ndarray, normal, light) -> np.ndarray:
     height = vertices @ normal
     height = height - height.min()  # distance above the plane
     return vertices - (height / (normal @ light))[:, None] * light
+
+
+def darken_midtones(colour: np.ndarray, coverage: np.ndarray, gamma: float) -> np.ndarray:
+    """The part's premultiplied colour (0-255 floats) with its tone curve raised to ``gamma``.
+
+    Works on the colour behind the coverage, so anti-aliased edges keep
+    their coverage; black and white stay, the mid-tones between darken
+    (``gamma > 1``).
+    """
+    covered = coverage > 0
+    straight = np.divide(colour, coverage[..., None], out=np.zeros_like(colour, dtype=np.float64), where=covered[..., None])
+    toned = 255.0 * (np.clip(straight, 0.0, 255.0) / 255.0) ** gamma
+    return toned * coverage[..., None]
 
 
 def _blur(values: np.ndarray, sigma_px: float) -> np.ndarray:

@@ -39,7 +39,7 @@ from .appearance import sample_photo_appearance, sample_studio_appearance
 from .backgrounds import make_background
 from .build_settings import STYLES
 from .environment_maps import ENVIRONMENTS, environment_map
-from .photo_effects import apply_camera, draw_distractors, project_onto_ground, shade_ground
+from .photo_effects import apply_camera, darken_midtones, draw_distractors, project_onto_ground, shade_ground
 
 #: Largest allowed relative jitter of the half-width: below ``0.55 * (1 - 0.09)``
 #: a normalized shape (half-width 0.5) would touch the image border.
@@ -171,6 +171,8 @@ class Renderer:
         else:
             appearance = {"half_width": float(half_width), **sample_studio_appearance(rng)}
         colour, coverage = self._draw(view_mesh, half_width, appearance)
+        if self.style == "photo":
+            colour = darken_midtones(colour, coverage, appearance["part_gamma"])
         background = make_background(appearance["background"], self.image_size).astype(np.float64)
         if self.style == "photo":
             background = self._photo_ground(view_mesh, half_width, appearance, background, coverage)
