@@ -19,7 +19,7 @@ from svr_desktop.files import ORPHAN_MIN_AGE_S
 from svr_desktop.progress import run_to_completion
 from svr_desktop.model.checkpoint import load_model
 from svr_desktop.training.checkpoint import CheckpointError, read_checkpoint
-from svr_desktop.training.config import load_config, preset_names
+from svr_desktop.training.config import fine_tune_config, load_config, preset_names
 from svr_desktop.training.metrics_log import MetricsFollower, drop_lines_after
 from svr_desktop.training.trainer import LAST, epoch_batches, train
 
@@ -303,6 +303,46 @@ def test_cli_ctrl_c_saves_a_checkpoint_and_resume_finishes(tiny_dataset, tmp_pat
     assert read_checkpoint(run_dir / "last.safetensors").training_state["step"] == state["step"] + 1
     bad = subprocess.run(command + ["--resume", "--config", "paper"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "drop --config" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_fine_tune_starts_from_the_checkpoints_weights_with_a_fresh_optimizer(tiny_dataset, tmp_path):
+    run_to_completion(train(tiny_dataset, tmp_path / "base", tiny_config("optim.epochs=2")))
+    base = read_checkpoint(tmp_path / "base" / "last.safetensors")
+    config = fine_tune_config(base.config, ["optim.lr=1e-12", "optim.epochs=5", "optim.warmup_steps=0"])
+    assert config.optim.lr == 1e-12 and config.model == base.config.model and config.data == base.config.data
+    summary = run_to_completion(train(tiny_dataset, tmp_path / "tuned", config, init_from=base, max_minutes=0.0))
+    assert summary.steps == 1  # a new run: its own step count and schedule
+    tuned = read_checkpoint(tmp_path / "tuned" / "last.safetensors")
+    assert tuned.training_state["step"] == 1
+    assert all(int(value["step"]) == 1 for value in tuned.optimizer_state["state"].values())  # Adam starts afresh
+    weights = {name: value for name, value in base.model_state.items() if "running_" not in name and "num_batches" not in name}
+    assert all(torch.allclose(tuned.model_state[name], value, atol=1e-6) for name, value in weights.items())
+    base_again = read_checkpoint(tmp_path / "base" / "last.safetensors")
+    run_to_completion(train(tiny_dataset, tmp_path / "scratch", config, max_minutes=0.0))  # from scratch: other weights
+    scratch = read_checkpoint(tmp_path / "scratch" / "last.safetensors").model_state
+    assert not all(torch.allclose(scratch[name], value, atol=1e-6) for name, value in weights.items())
+    assert base_again.training_state == base.training_state  # the starting checkpoint is left as it was
+    started = metric_lines(tmp_path / "tuned", "event")[0]
+    assert started["event"] == "started" and started["init_from"].endswith("last.safetensors")
+
+
+def test_a_fine_tune_keeps_the_network_and_is_refused_with_clear_lines(tiny_dataset, tmp_path):
+    run_to_completion(train(tiny_dataset, tmp_path / "base", tiny_config("optim.epochs=1")))
+    base = read_checkpoint(tmp_path / "base" / "last.safetensors")
+    with pytest.raises(ValueError, match="keeps the checkpoint's network"):
+        fine_tune_config(base.config, ["model.width=16"])
+    other = tiny_config("optim.epochs=1", "model.width=16")
+    with pytest.raises(ValueError, match="keeps the checkpoint's network"):
+        run_to_completion(train(tiny_dataset, tmp_path / "other", other, init_from=base))
+    assert not (tmp_path / "other").exists()
+    command = [sys.executable, "-m", "svr_desktop", "train", "--data", str(tiny_dataset), "--quiet",
+               "--init-from", str(tmp_path / "base" / "last.safetensors")]
+    for extra, message in ((["--config", "paper"], "drop --config"), (["--resume"], "drop --config/--method/--set/--init-from")):
+        bad = subprocess.run(command + ["--out", str(tmp_path / "cli")] + extra, capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+    done = subprocess.run(command + ["--out", str(tmp_path / "cli"), "--set", "optim.epochs=1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "training finished" in done.stdout
 
 
 def test_fpn_with_adaptive_labels_overfits_a_tiny_set(tiny_dataset, tiny_run):

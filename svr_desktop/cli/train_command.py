@@ -39,6 +39,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "--stage1", type=Path, default=None, metavar="CHECKPOINT",
         help="d-occnet only: the trained occnet checkpoint that is its (frozen) stage 1; needed for a new run",
     )
+    parser.add_argument(
+        "--init-from", type=Path, default=None, metavar="CHECKPOINT",
+        help="fine-tune: start a new run from this trained checkpoint's weights and config, with a fresh "
+        "optimizer; change data, optimizer or schedule settings with --set",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. optim.epochs=5 (repeatable)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--max-minutes", type=number(0.0), default=None, help="stop (with a checkpoint) after this many minutes")
@@ -50,14 +55,23 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    if args.resume and (args.config or args.method or args.overrides):
-        raise ValueError("--resume continues with the run's own config; drop --config/--method/--set")
+    if args.resume and (args.config or args.method or args.overrides or args.init_from):
+        raise ValueError("--resume continues with the run's own config; drop --config/--method/--set/--init-from")
+    if args.init_from and (args.config or args.method):
+        raise ValueError("--init-from fine-tunes with the checkpoint's own config; drop --config/--method and change it with --set")
     from ..devices import pick_device, threads_per_training_process
-    from ..training.config import load_config
+    from ..training.checkpoint import read_checkpoint
+    from ..training.config import fine_tune_config, load_config
 
     device = pick_device(args.device)
     source = METHOD_PRESETS[args.method] if args.method else args.config
-    config = None if args.resume else load_config(source, args.overrides)
+    init_from = read_checkpoint(args.init_from) if args.init_from else None
+    if args.resume:
+        config = None
+    elif init_from is not None:
+        config = fine_tune_config(init_from.config, args.overrides)
+    else:
+        config = load_config(source, args.overrides)
     # Only a valid config is worth loading the data set, the trainer and their VTK / OpenCV imports for.
     import torch
 
@@ -77,7 +91,7 @@ def run_train(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     work = train(
         args.data, args.out, config, resume=args.resume, device=device, max_minutes=args.max_minutes,
-        should_stop=lambda: bool(requested), stage_one=stage_one,
+        should_stop=lambda: bool(requested), stage_one=stage_one, init_from=init_from,
     )
     try:
         summary = run_to_completion(work, print_json_progress) if args.json_progress else run_with_progress_bar(work, quiet=args.quiet)

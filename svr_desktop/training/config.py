@@ -187,6 +187,21 @@ def load_config(source: str | Path | None = None, overrides: list[str] = ()) -> 
         raise ValueError(f"config '{source}': {exc}") from None
 
 
+def fine_tune_config(start: TrainConfig, overrides: list[str] = ()) -> TrainConfig:
+    """The config of a fine-tune: a trained checkpoint's own config ``start``, then ``section.key=value`` overrides.
+
+    Data, labels, optimizer and schedule may change; the network may not,
+    since the run starts from the checkpoint's weights.
+    """
+    values = start.as_dict()
+    for item in overrides:
+        _apply_override(values, item)
+    config = config_from_dict(values)
+    if config.model != start.model:
+        raise ValueError("a fine-tune keeps the checkpoint's network: drop the model.* overrides")
+    return config
+
+
 def _apply_override(values: dict, item: str) -> None:
     """Set ``section.key=value`` (the value read as YAML) in ``values``."""
     key, sep, raw = item.partition("=")

@@ -47,7 +47,7 @@ from ..model.checkpoint import ModelCheckpoint
 from ..model.doccnet import stage_one_config
 from ..model.methods import METHODS, get_model, output_kind
 from ..progress import Progress, ProgressGenerator
-from .checkpoint import CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, model_from_checkpoint, read_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .distributed import DistributedContext
 from .losses import label_loss, layered_depth_loss, predicted_inside
@@ -237,15 +237,23 @@ def train(
     max_minutes: float | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     stage_one: ModelCheckpoint | None = None,
+    init_from: Checkpoint | None = None,
 ) -> ProgressGenerator[TrainSummary]:
     """Train (or resume) a run in ``run_dir`` on the data set in ``data_dir``.
 
     ``stage_one``: the trained checkpoint a new run of a two-stage method
-    (``d-occnet``) builds on.
+    (``d-occnet``) builds on.  ``init_from``: a trained checkpoint whose
+    weights a new run starts from, with a fresh optimizer (a fine-tune; see
+    :func:`fine_tune_config`).
     """
     session_start = time.monotonic()
     run_dir = Path(run_dir)
     config, state, checkpoint = _prepare(run_dir, config, resume, stage_one)
+    if init_from is not None:
+        if resume or stage_one is not None or METHODS[config.model.method].stage_one is not None:
+            raise ValueError("a fine-tune is a new run of a one-stage network: no --resume, no --stage1, no d-occnet")
+        if config.model != init_from.config.model:
+            raise ValueError(f"{init_from.source}: a fine-tune keeps the checkpoint's network; this config describes another one")
     ctx = DistributedContext.from_environment(device)
     labels, optim = config.labels, config.optim
     points_method = output_kind(config.model, labels.mode) == "points"
@@ -267,6 +275,8 @@ def train(
         model = get_model(config.model)
         if stage_two:
             model.attach_stage_one(stage_one.model_state)
+        if init_from is not None:
+            model.load_state_dict(init_from.model_state, strict=True)
     model = model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=optim.lr)
     if checkpoint is not None:
@@ -291,6 +301,7 @@ def train(
         precision = autocast_dtype(device, optim.amp)
         metrics.write(
             kind="event", event="resumed" if resume else "started", step=state.step, epoch=state.epoch,
+            **({"init_from": str(init_from.source)} if init_from is not None else {}),
             world_size=ctx.world_size, device=str(device), threads=torch.get_num_threads(),
             precision="float32" if precision is None else str(precision).removeprefix("torch."),
         )
