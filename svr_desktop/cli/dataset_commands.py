@@ -1,4 +1,4 @@
-"""``svr-desktop dataset build``: generate or import a training data set."""
+"""``svr-desktop dataset build`` and ``dataset mix``: generate or import a training data set, or mix several."""
 
 from __future__ import annotations
 
@@ -51,6 +51,17 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--uniform-points", type=integer(1, MAX_POINTS), default=TRAINING_UNIFORM_POINTS, help=f"training points uniform in the padded cube per shape (default {TRAINING_UNIFORM_POINTS}, the paper's)")
     build.add_argument("--json-progress", action="store_true", help="instead of a progress bar, print each progress event as one JSON line on stdout (for the desktop application)")
     build.set_defaults(handler=run_build, command_name="dataset build")  # errors name the whole command
+    mix = actions.add_parser(
+        "mix",
+        help="train on several data sets at once (a manifest over their shards, nothing copied)",
+        description="Write OUT/manifest.json over the shards of every DATA set, to train or fine-tune on all "
+        "of them. A shape keeps the split of the first data set that lists it, so the same part "
+        "rendered in two builds never lands in training and test at once.",
+    )
+    mix.add_argument("data", type=Path, nargs="+", metavar="DATA", help="data-set folders (at least two)")
+    mix.add_argument("--out", type=Path, required=True, help="folder for the mix's manifest")
+    mix.add_argument("--val-from-first", action="store_true", help="validate on the first data set's views only")
+    mix.set_defaults(handler=run_mix, command_name="dataset mix")
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -80,4 +91,13 @@ def run_build(args: argparse.Namespace) -> int:
         f"({report.built_now} shards built now, {len(report.skipped)} inputs skipped, "
         f"{len(report.repaired)} repaired) in {report.seconds:.1f} s"
     )
+    return 0
+
+
+def run_mix(args: argparse.Namespace) -> int:
+    from ..data.mix import write_mix
+
+    mix = write_mix(args.out, args.data, val_from_first=args.val_from_first)
+    counts = ", ".join(f"{len(mix['splits'][split]):,} {split}" for split in ("train", "val", "test"))
+    print(f"{args.out}: a mix of {len(args.data)} data sets, {len(mix['shards'])} shards; shapes {counts}")
     return 0

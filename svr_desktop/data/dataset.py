@@ -22,6 +22,7 @@ layers), so processes training on the same data set share one copy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -109,11 +110,24 @@ def load_split(root: str | Path, split: str, mapped: bool = False) -> list[Shape
         for shard in manifest["shards"]
         if wanted.intersection(shard["shapes"])
         for record in (
-            read_mapped_shard(Path(root) / shard["file"], Path(root) / CACHE_DIR) if mapped else read_shard(Path(root) / shard["file"])
+            read_mapped_shard(Path(root) / shard["file"], _cache_dir(Path(root), shard["file"])) if mapped else read_shard(Path(root) / shard["file"])
         )
         if record.shape_id in wanted
     ]
     return sorted(records, key=lambda record: record.shape_id)
+
+
+def _cache_dir(root: Path, shard_file: str) -> Path:
+    """Where the uncompressed copy of a shard goes.
+
+    A mix (:mod:`.mix`) lists shards of other data sets by absolute path, and
+    two data sets name their shards alike; their copies go to one folder per
+    source folder, so that they never overwrite each other.
+    """
+    if not Path(shard_file).is_absolute():
+        return root / CACHE_DIR
+    source = str(Path(shard_file).parent)
+    return root / CACHE_DIR / hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
 class ViewDataset(Dataset):
