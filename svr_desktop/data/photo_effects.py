@@ -1,8 +1,8 @@
 """The pixels that make a render look photographed (issue 14), in numpy.
 
 Shadows on the ground plane, the part's darker mid-tones, distractor
-objects beside the part and the camera's marks (exposure, white balance, vignetting, lens blur, noise,
-JPEG).  All of them change only pixels, never the part's mask or depth, and
+objects beside the part and the camera's marks (exposure, white balance,
+vignetting, lens blur, noise, JPEG).  All of them change only pixels, never the part's mask or depth, and
 all are pure functions of the view's appearance spec (seeds included).
 Sizes in the specs are fractions of the image side, so the same spec looks
 the same at any resolution.
