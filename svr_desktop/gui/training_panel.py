@@ -1,4 +1,4 @@
-"""The training panel: build a data set, train a model, follow the run live, load its best model.
+"""The training panel: build a data set, train or fine-tune a model, follow the run live, load its best model.
 
 Training and data-set builds run as ``svr-desktop`` commands in a child
 process (:mod:`.process_runner`), exactly as on the command line, so a run
@@ -11,7 +11,9 @@ what a person should read: the command, its messages and its errors.
 Closing the application while a command runs asks first
 (:meth:`TrainingPanel.confirm_close`) and never leaves a process behind
 (:meth:`TrainingPanel.shutdown`).  "Load best model" warns before loading a
-run whose best validation IoU is below the shipped model's.
+run whose best validation IoU is below the shipped model's.  "Start from"
+fine-tunes a trained checkpoint (``train --init-from``) instead of starting
+a new network from a config.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ from PySide6.QtWidgets import (
 
 from ..data.dataset_views import dataset_contents
 from ..paths import default_model_path
-from ..training.checkpoint import CheckpointError, recorded_best_val_iou
-from ..training.config import TrainConfig, load_config, preset_names
+from ..training.checkpoint import CheckpointError, read_checkpoint, recorded_best_val_iou
+from ..training.config import TrainConfig, fine_tune_config, load_config, preset_names
 from ..training.metrics_log import MetricsFollower
 from ..training.trainer import BEST, LAST, steps_per_epoch
 from .live_plots import LivePlots
@@ -115,6 +117,13 @@ class TrainingPanel(QDockWidget):
         self.overrides_edit = QLineEdit()
         self.overrides_edit.setPlaceholderText("optional overrides, e.g. optim.epochs=5 data.batch_size=8")
         run_form.addRow("Overrides", self.overrides_edit)
+        self.init_from_edit = QLineEdit()
+        self.init_from_edit.setPlaceholderText("optional: a trained model to fine-tune (its own config; overrides apply)")
+        self.init_from_edit.setToolTip(
+            "Start from this checkpoint's weights with a fresh optimizer, e.g. the shipped model on your own parts. "
+            "The config above is then not used: the network stays the checkpoint's."
+        )
+        run_form.addRow("Start from", self._with_button(self.init_from_edit, "Browse…", self._choose_init_from))
         self.run_dir_edit = QLineEdit()
         self.run_dir_edit.setPlaceholderText("folder for metrics and checkpoints")
         self.run_dir_edit.textChanged.connect(self._update_buttons)
@@ -273,10 +282,15 @@ class TrainingPanel(QDockWidget):
         else:
             if (run_dir / LAST).exists():
                 raise ValueError(f"{run_dir} already holds a run: press Resume to continue it or choose another folder.")
-            source = self.preset_combo.currentText()
             overrides = shlex.split(self.overrides_edit.text())
-            config = load_config(source, overrides)
-            arguments += ["--config", source]
+            start_from = self.init_from_edit.text().strip()
+            if start_from:
+                config = fine_tune_config(read_checkpoint(start_from).config, overrides)
+                arguments += ["--init-from", start_from]
+            else:
+                source = self.preset_combo.currentText()
+                config = load_config(source, overrides)
+                arguments += ["--config", source]
             for override in overrides:
                 arguments += ["--set", override]
         train_views = len(contents.splits["train"]) * contents.views
@@ -394,6 +408,12 @@ class TrainingPanel(QDockWidget):
             self.data_dir_edit.setText(folder)
             self._save_settings()
 
+    def _choose_init_from(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Model to fine-tune", self.init_from_edit.text(), "Checkpoints (*.safetensors)")
+        if path:
+            self.init_from_edit.setText(path)
+            self._save_settings()
+
     def _choose_run_dir(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Run folder", self.run_dir_edit.text())
         if folder:
@@ -418,6 +438,7 @@ class TrainingPanel(QDockWidget):
         settings.setValue("training/run_dir", self.run_dir_edit.text().strip())
         settings.setValue("training/config", self.preset_combo.currentText())
         settings.setValue("training/overrides", self.overrides_edit.text())
+        settings.setValue("training/init_from", self.init_from_edit.text().strip())
         settings.setValue("training/build", [self.build_shapes.value(), self.build_views.value(), self.build_image_size.value()])
 
     def _restore_settings(self) -> None:
@@ -425,6 +446,7 @@ class TrainingPanel(QDockWidget):
         self.data_dir_edit.setText(str(settings.value("training/data_dir", "")))
         self.run_dir_edit.setText(str(settings.value("training/run_dir", "")))
         self.overrides_edit.setText(str(settings.value("training/overrides", "")))
+        self.init_from_edit.setText(str(settings.value("training/init_from", "")))
         source = str(settings.value("training/config", ""))
         if source and (source in preset_names() or Path(source).is_file()):
             self._select_config(source)

@@ -193,6 +193,34 @@ def test_bad_input_is_refused_with_its_cause_and_starts_nothing(panel, tiny_data
     assert not panel.is_running()
 
 
+def test_a_trained_model_is_fine_tuned_from_the_panel(qtbot, panel, tiny_dataset, tiny_run, tmp_path):
+    """'Start from' runs train --init-from with the checkpoint's own config; a bad choice starts nothing."""
+    start = tiny_run[0] / "last.safetensors"
+    panel.data_dir_edit.setText(str(tiny_dataset))
+    panel.run_dir_edit.setText(str(tmp_path / "missing-start"))
+    panel.init_from_edit.setText(str(tmp_path / "nowhere.safetensors"))
+    panel.start_button.click()
+    assert "no such checkpoint file" in panel.status_label.text() and panel.runner.pid is None
+    panel.init_from_edit.setText(str(start))
+    panel.overrides_edit.setText("model.width=8")
+    panel.start_button.click()
+    assert "keeps the checkpoint's network" in panel.status_label.text() and panel.runner.pid is None
+
+    run_dir = tmp_path / "tuned"
+    panel.run_dir_edit.setText(str(run_dir))
+    panel.preset_combo.setCurrentText("paper")  # not used: the network is the checkpoint's
+    panel.overrides_edit.setText("optim.epochs=100000 log_every=1 optim.lr=1e-4")
+    panel.start_button.click()
+    assert panel.is_running(), panel.status_label.text()
+    command = panel.log.toPlainText().splitlines()[0]
+    assert f"--init-from {start}" in command and "--config" not in command
+    qtbot.waitUntil(lambda: len(loss_steps(panel)) >= 1, timeout=WAIT_MS)
+    with qtbot.waitSignal(panel.runner.ended, timeout=WAIT_MS):
+        panel.stop_button.click()
+    started = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[0])
+    assert started["event"] == "started" and started["init_from"] == str(start)
+
+
 def test_a_failing_command_shows_its_error(qtbot, panel, tiny_dataset, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
