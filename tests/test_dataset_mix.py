@@ -1,6 +1,7 @@
 """Training mixes: one manifest over several data sets' shards, honest splits, no cache clashes."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -56,6 +57,19 @@ def test_a_mix_trains_on_both_builds_without_mixing_up_their_shards(builds, tmp_
         assert pair[0].images[0].tobytes() != pair[1].images[0].tobytes()  # one photo-style, one studio view
     assert len(ViewDataset(tmp_path / "mix", "train", points_per_view=16)) == 2 * len(train_ids)
     assert (photo / "shards").is_dir() and not (tmp_path / "mix" / "shards").exists()  # nothing copied
+
+
+def test_shards_named_by_a_relative_path_outside_the_folder_get_their_own_copies(builds, tmp_path):
+    """A hand-made manifest may point into sibling data sets with '../': same clash, same cure."""
+    photo, studio = builds["photo"], builds["studio"]
+    mix = write_mix(tmp_path / "mix", [photo, studio])
+    for shard in mix["shards"]:
+        shard["file"] = os.path.relpath(shard["file"], tmp_path / "mix")
+    assert all(shard["file"].startswith("..") for shard in mix["shards"])
+    (tmp_path / "mix" / "manifest.json").write_text(json.dumps(mix))
+    records = load_split(tmp_path / "mix", "train", mapped=True)
+    own = [r for root in (photo, studio) for r in load_split(root, "train")]
+    assert sorted(r.images[0].tobytes() for r in records) == sorted(r.images[0].tobytes() for r in own)
 
 
 def test_a_shape_keeps_the_split_of_the_first_data_set_that_lists_it(builds, tmp_path):

@@ -120,14 +120,15 @@ def load_split(root: str | Path, split: str, mapped: bool = False) -> list[Shape
 def _cache_dir(root: Path, shard_file: str) -> Path:
     """Where the uncompressed copy of a shard goes.
 
-    A mix (:mod:`.mix`) lists shards of other data sets by absolute path, and
-    two data sets name their shards alike; their copies go to one folder per
-    source folder, so that they never overwrite each other.
+    A data set's own shards are copied to ``root/cache``.  A mix (:mod:`.mix`)
+    lists shards of other data sets, which name their shards alike; copies of
+    shards outside ``root`` go to one folder per source folder, so that they
+    never overwrite each other.
     """
-    if not Path(shard_file).is_absolute():
+    shard = (root / shard_file).resolve()
+    if shard.is_relative_to(root.resolve()):
         return root / CACHE_DIR
-    source = str(Path(shard_file).parent)
-    return root / CACHE_DIR / hashlib.sha256(source.encode()).hexdigest()[:12]
+    return root / CACHE_DIR / hashlib.sha256(str(shard.parent).encode()).hexdigest()[:12]
 
 
 class ViewDataset(Dataset):
