@@ -60,6 +60,11 @@ def _luminance(rgb) -> float:
     return float(np.dot(rgb, (0.2126, 0.7152, 0.0722)))
 
 
+def _ground_luminance(background: dict[str, Any]) -> float:
+    """Luminance of a ground's mean colour (what the contrast rules compare with the part)."""
+    return _luminance(np.mean(background["colors"], axis=0))
+
+
 def _jitter_colour(rng: np.random.Generator, rgb, amount: float) -> np.ndarray:
     return np.clip(np.asarray(rgb) + rng.uniform(-amount, amount, 3), 0.0, 1.0)
 
@@ -190,7 +195,7 @@ def sample_studio_appearance(rng: np.random.Generator) -> dict[str, Any]:
     part = 0.8 * _luminance(material["color"])
     for _ in range(20):
         background = _sample_background(rng)
-        if abs(_luminance(np.mean(background["colors"], axis=0)) - part) >= _MIN_CONTRAST:
+        if abs(_ground_luminance(background) - part) >= _MIN_CONTRAST:
             break
     return {"material": material, "lights": lights, "background": background}
 
@@ -355,10 +360,6 @@ PHOTO_LOOK = 3
 #: parts.  A gamma, unlike a gain, keeps white highlights white, as a metal
 #: part's are in a photograph.
 PART_GAMMA = (1.2, 2.6)
-
-
-def _ground_luminance(background: dict[str, Any]) -> float:
-    return _luminance(np.mean(background["colors"], axis=0))
 
 
 def _darkened(background: dict[str, Any], luminance: float) -> dict[str, Any]:
