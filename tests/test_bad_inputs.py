@@ -297,12 +297,17 @@ REFUSED_OPTIONS = [
     *[("evaluate", "--edge-samples", value) for value in ("0", "-5", "1000000000")],
     *[("evaluate", "--seed", value) for value in ("-1", "x")],
     ("evaluate", "--split", "training"),
+    *[("calibrate", "--views", value) for value in ("0", "-1", "x")],
+    *[("calibrate", "--shapes", value) for value in ("0", "-1")],
+    *[("calibrate", "--tolerance", value) for value in ("-0.1", "0.5", "nan", "some")],
+    *[("calibrate", "--seed", value) for value in ("-1", "x")],
+    ("calibrate", "--split", "training"),
     *[("remesh", "--resolution", value) for value in ("7", "0", "100")],
     *[("compare", "--seed", value) for value in ("-1", "x")],
 ]
 #: Devices torch cannot use here, for every command that takes --device.
 BAD_DEVICES = ["tpu", "quantum", "meta", "xla", "cpu:-1", "cuda:x", "0"]
-DEVICE_COMMANDS = ["reconstruct", "train", "evaluate"]
+DEVICE_COMMANDS = ["reconstruct", "train", "evaluate", "calibrate"]
 
 
 def nan_at(array: np.ndarray, index: int = 3) -> np.ndarray:
@@ -554,6 +559,7 @@ def command_args(work: Path, command: str, option: str, value: str) -> list:
         "train": ["train", "--data", work / "data", "--out", out, given],
         "dataset build": ["dataset", "build", "--out", out, given],
         "evaluate": ["evaluate", "--checkpoint", work / "tiny.safetensors", "--meshes", work / "meshes", "--out", out, given],
+        "calibrate": ["calibrate", "--checkpoint", work / "tiny.safetensors", "--meshes", work / "meshes", "--out", out / "c.safetensors", given],
         "remesh": ["remesh", work / "meshes" / "box.stl", "--out", out / "box.stl", given],
         "compare": ["compare", work / "meshes" / "box.stl", work / "meshes" / "box.stl", given],
     }[command]

@@ -16,10 +16,10 @@ import argparse
 import sys
 
 from .. import __version__
-from . import dataset_commands, evaluate_command, gui_command, mesh_commands, reconstruct_command, train_command
+from . import calibrate_command, dataset_commands, evaluate_command, gui_command, mesh_commands, reconstruct_command, train_command
 
 #: Modules that each contribute sub-commands.
-COMMAND_MODULES = (reconstruct_command, mesh_commands, dataset_commands, train_command, evaluate_command, gui_command)
+COMMAND_MODULES = (reconstruct_command, mesh_commands, dataset_commands, train_command, evaluate_command, calibrate_command, gui_command)
 
 
 class OneLineParser(argparse.ArgumentParser):

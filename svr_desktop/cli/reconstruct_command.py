@@ -49,7 +49,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--b", type=positive, default=None, help="projection scale along y (default: from the silhouette)")
     parser.add_argument("--resolution", type=int, choices=GRID_RESOLUTIONS, default=256, help="effective grid resolution (default 256)")
     parser.add_argument("--threshold", type=number(-1.0, 1.0), default=None,
-                        help="iso-level: an occupancy probability in (0, 1), default 0.5; for SDF models a signed distance, default 0")
+                        help="iso-level: an occupancy probability in (0, 1); for SDF models a signed distance "
+                        "(default: the model's own, the level it was calibrated at or else 0.5 / 0)")
     parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
     parser.add_argument("--background", default="auto", choices=("auto", "alpha", "grabcut", "off"), help="background removal (default auto)")
     parser.add_argument("--size-mm", type=number(0.0, MAX_SIZE_MM, low_included=False), default=None,

@@ -22,6 +22,7 @@ a suggestion.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,7 @@ class ParametersPanel(QGroupBox):
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Parameters", parent)
         self._threshold_kind: str | None = None  # set by set_threshold_kind below
+        self._threshold_default: float | None = None  # the loaded model's own iso-level
 
         self.a_spin = self._ab_spin("a: projection scale along x (larger = narrower part)")
         self.b_spin = self._ab_spin("b: projection scale along y (larger = shorter part)")
@@ -264,22 +266,27 @@ class ParametersPanel(QGroupBox):
             self.device_combo.blockSignals(False)
 
     def set_threshold_kind(self, kind: str, default: float | None) -> None:
-        """Adapt the threshold's range to the model's field (``occupancy`` or ``sdf``);
-        a new kind resets the value to ``default``.  ``points`` (no field, ``default``
-        None) disables the threshold and says why."""
+        """Adapt the threshold to a newly loaded model: its field's range (``occupancy`` or
+        ``sdf``) and its own iso-level ``default`` (0.5 or 0, or the level it was calibrated
+        at).  The value moves to ``default`` unless the user chose another value for a model
+        of the same kind: a threshold still at the previous model's level follows the new
+        model.  ``points`` (no field, ``default`` None) disables the threshold and says why."""
         points = kind == "points"
         self.threshold_spin.setEnabled(not points)
-        self.threshold_spin.setToolTip(NO_THRESHOLD_FOR_POINTS if points else THRESHOLD_TIP)
         if points:
+            self.threshold_spin.setToolTip(NO_THRESHOLD_FOR_POINTS)
             self._threshold_kind = kind
             return
+        self.threshold_spin.setToolTip(f"{THRESHOLD_TIP} (this model's own level: {default:g})")
         low, high, step, decimals = THRESHOLD_RANGES[kind]
         self.threshold_spin.setDecimals(decimals)
         self.threshold_spin.setRange(low, high)
         self.threshold_spin.setSingleStep(step)
-        if kind != self._threshold_kind or not low <= self.threshold_spin.value() <= high:
+        value = self.threshold_spin.value()
+        untouched = self._threshold_default is not None and math.isclose(value, self._threshold_default, abs_tol=1e-9)
+        if kind != self._threshold_kind or untouched or not low <= value <= high:
             self.threshold_spin.setValue(default)
-        self._threshold_kind = kind
+        self._threshold_kind, self._threshold_default = kind, default
 
     # --- known size ------------------------------------------------------------
 
@@ -383,6 +390,7 @@ class ParametersPanel(QGroupBox):
         settings.setValue("parameters/resolution", int(self.resolution_combo.currentData()))
         settings.setValue("parameters/threshold", self.threshold_spin.value())
         settings.setValue("parameters/threshold_kind", self._threshold_kind)
+        settings.setValue("parameters/threshold_default", self._threshold_default)
         settings.setValue("parameters/device", self.device())
         settings.setValue("parameters/known_size_dimension", self.size_dimension.currentData())
         settings.setValue("parameters/known_size_mm", self.size_mm.value())
@@ -401,6 +409,8 @@ class ParametersPanel(QGroupBox):
             self._threshold_kind = kind
             self.threshold_spin.setRange(low, high)
             self.threshold_spin.setValue(read_float(settings, "parameters/threshold", self.threshold_spin.value()))
+            # The level of the model it was saved with: a value still at it follows the next model loaded.
+            self._threshold_default = read_float(settings, "parameters/threshold_default", self._threshold_default)
         device = self.device_combo.findData(read_str(settings, "parameters/device", "auto"))
         if device >= 0 and self.device_combo.model().item(device).isEnabled():
             self.device_combo.setCurrentIndex(device)

@@ -28,7 +28,7 @@ import trimesh
 
 from ..devices import pick_device
 from ..geometry.extraction import extract_mesh, mise_resolutions
-from ..model.checkpoint import ModelCheckpoint, build_model, read_model_checkpoint
+from ..model.checkpoint import ModelCheckpoint, build_model, default_iso_level, read_model_checkpoint
 from ..model.images import image_to_tensor
 from ..model.implicit import ImplicitNetwork
 from ..model.pointcloud import PointCloudNet
@@ -113,10 +113,14 @@ class ReconstructionStats:
 class Reconstructor:
     """A loaded model ready to turn images into meshes (point clouds for a ``points`` model)."""
 
-    def __init__(self, model: ImplicitNetwork | PointCloudNet, output_kind: str, device: torch.device):
+    def __init__(
+        self, model: ImplicitNetwork | PointCloudNet, output_kind: str, device: torch.device, iso_level: float | None = None
+    ):
         self.model = model.to(device).eval()
         self.output_kind = output_kind  # "occupancy", "sdf" or "points" (model.checkpoint.OUTPUT_KINDS)
         self.device = device
+        # The level the checkpoint was calibrated at, else the field's natural one (0.5 or 0); None for points.
+        self.default_threshold = default_iso_level(output_kind) if iso_level is None else float(iso_level)
         # A model with a layered-depth head finds the part in a photo itself (issue 14).
         self.segmenter = NetworkSegmenter(self.model, device) if model.config.depth_head else None
 
@@ -130,18 +134,18 @@ class Reconstructor:
         """Build the model of a checkpoint already read (whose stored config a caller may check first)."""
         model = build_model(checkpoint)
         device = device if isinstance(device, torch.device) else pick_device(device)
-        return cls(model, checkpoint.output_kind, device)
+        return cls(model, checkpoint.output_kind, device, checkpoint.iso_level)
 
     @property
     def image_size(self) -> int:
         return self.model.config.image_size
 
-    @property
-    def default_threshold(self) -> float | None:
-        """Iso-level of the field: occupancy probability 0.5, or SDF 0; None for points (no field)."""
-        if self.output_kind == "points":
-            return None
-        return 0.0 if self.output_kind == "sdf" else 0.5
+    def field(self, image: np.ndarray, a: float, b: float) -> ImageField:
+        """The implicit field of a square uint8 image framed like a training render (the image
+        is encoded once here): occupancy probabilities, or signed distances for an SDF model."""
+        with torch.no_grad():
+            encoded = self.model.encode(image_to_tensor(image, self.image_size, self.device))
+        return ImageField(self.model, encoded, a, b, probabilities=self.output_kind != "sdf")
 
     def reconstruct_input(
         self, image: np.ndarray, a: float, b: float, settings: ReconstructionSettings = DEFAULT_SETTINGS
@@ -158,12 +162,11 @@ class Reconstructor:
 
         yield Progress("encode", 0, 1)
         start = time.perf_counter()
-        with torch.no_grad():
-            encoded = self.model.encode(image_to_tensor(image, self.image_size, self.device))
+        field = self.field(image, a, b)
         stats.timings["encode"] = time.perf_counter() - start
 
         mesh, extraction = yield from extract_mesh(
-            ImageField(self.model, encoded, a, b, probabilities=self.output_kind != "sdf"),
+            field,
             resolution=settings.resolution,
             threshold=threshold,
             chunk_size=settings.chunk_size,

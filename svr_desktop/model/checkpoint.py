@@ -7,7 +7,8 @@ state.  Building the network needs only the config's ``model`` section
 (which names the method: :mod:`.methods`) and what the network outputs
 (occupancy probabilities, a signed distance: ``disn``, and ``jin2022``
 trained with SDF labels, or points: ``pointcloud``), so this module reads
-exactly those; the
+exactly those, and the iso-level the model was calibrated at, if any
+(``calibration``, written by ``svr-desktop calibrate``); the
 training layer (:mod:`svr_desktop.training.checkpoint`) writes checkpoints
 and reads the rest (the whole config, the optimizer state) on top of
 :func:`read_checkpoint_file`.  Inference therefore never imports training.
@@ -21,6 +22,7 @@ with a message a user can act on.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,13 @@ class CheckpointError(ValueError):
     """A file is not a usable SVR Desktop checkpoint."""
 
 
+def default_iso_level(output_kind: str) -> float | None:
+    """The surface of an uncalibrated field: occupancy probability 0.5, or distance 0; None for points (no field)."""
+    if output_kind == "points":
+        return None
+    return 0.0 if output_kind == "sdf" else 0.5
+
+
 @dataclass
 class CheckpointFile:
     """A parsed checkpoint file: its tensors and its metadata document, not yet interpreted."""
@@ -67,6 +76,7 @@ class ModelCheckpoint:
     model_state: dict[str, torch.Tensor]
     training_state: dict
     source: Path
+    calibration: dict | None = None  # ``iso_level`` and how it was chosen (svr_desktop.evaluation.calibration)
 
     @property
     def method(self) -> str:
@@ -75,10 +85,11 @@ class ModelCheckpoint:
 
     @property
     def iso_level(self) -> float | None:
-        """The field value on the surface: occupancy probability 0.5, or distance 0; None for points (no field)."""
-        if self.output_kind == "points":
-            return None
-        return 0.0 if self.output_kind == "sdf" else 0.5
+        """The field value taken as the surface: the calibrated level when the checkpoint
+        records one, else :func:`default_iso_level`; None for points (no field)."""
+        if self.calibration is not None:
+            return float(self.calibration["iso_level"])
+        return default_iso_level(self.output_kind)
 
 
 def read_checkpoint_metadata(path: str | Path):
@@ -151,7 +162,23 @@ def model_checkpoint(file: CheckpointFile) -> ModelCheckpoint:
         file.model_state(),
         training_state if isinstance(training_state, dict) else {},
         file.path,
+        _calibration(file, kind),
     )
+
+
+def _calibration(file: CheckpointFile, kind: str) -> dict | None:
+    """The stored calibration, once its iso-level is shown to fit the field (``None`` when there is none)."""
+    calibration = file.meta.get("calibration")
+    if calibration is None:
+        return None
+    level = calibration.get("iso_level") if isinstance(calibration, dict) else None
+    if kind == "points":
+        raise CheckpointError(f"{file.path}: its calibration is invalid (a point-cloud model has no iso-level)")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not math.isfinite(level):
+        raise CheckpointError(f"{file.path}: its calibration is invalid (iso_level must be a finite number, got {level!r})")
+    if kind == "occupancy" and not 0.0 < level < 1.0:
+        raise CheckpointError(f"{file.path}: its calibration is invalid (an occupancy iso-level lies in (0, 1), got {level})")
+    return calibration
 
 
 def read_model_checkpoint(path: str | Path) -> ModelCheckpoint:

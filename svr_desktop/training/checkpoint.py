@@ -5,7 +5,9 @@ one safetensors file, ``model.*`` tensors plus a JSON document in the
 metadata).  Training adds the Adam state (``optim.*``, only in the ``last``
 checkpoint that a resume needs), the full resolved
 :class:`~svr_desktop.training.config.TrainConfig` and the training state
-(step, epoch, adaptive ``s``, best validation IoU, ...).  Reading parses
+(step, epoch, adaptive ``s``, best validation IoU, ...).  A calibration
+(the iso-level ``svr-desktop calibrate`` chose) is added to a finished
+model's file and travels with it when it is shipped.  Reading parses
 tensors and JSON only, never pickles; every problem becomes a
 :class:`CheckpointError` with a message a user can act on.
 """
@@ -36,7 +38,7 @@ from .config import TrainConfig, config_from_dict
 # CheckpointError is raised here too; training code and tests import it from this module.
 __all__ = [
     "Checkpoint", "CheckpointError", "checkpoint_bytes", "model_from_checkpoint", "read_checkpoint",
-    "recorded_best_val_iou", "save_checkpoint", "ship_checkpoint",
+    "recorded_best_val_iou", "save_calibrated", "save_checkpoint", "ship_checkpoint",
 ]
 
 
@@ -47,6 +49,7 @@ class Checkpoint:
     optimizer_state: dict | None
     training_state: dict
     source: Path
+    calibration: dict | None = None
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -82,11 +85,20 @@ def checkpoint_bytes(
     return _file_bytes(tensors, config, training_state, skeleton)
 
 
-def _file_bytes(tensors: dict[str, torch.Tensor], config: TrainConfig, training_state: dict, optimizer: dict | None) -> bytes:
-    """The safetensors file: ``tensors`` plus the JSON document (and the optimizer's skeleton, when given)."""
+def _file_bytes(
+    tensors: dict[str, torch.Tensor],
+    config: TrainConfig,
+    training_state: dict,
+    optimizer: dict | None,
+    calibration: dict | None = None,
+) -> bytes:
+    """The safetensors file: ``tensors`` plus the JSON document (and the optimizer's skeleton and
+    the calibration, when given)."""
     meta = {"format": FORMAT, "version": VERSION, "config": config.as_dict(), "training": training_state}
     if optimizer is not None:
         meta["optimizer"] = optimizer
+    if calibration is not None:
+        meta["calibration"] = calibration
     return save_safetensors(tensors, metadata={"svr_desktop": json.dumps(meta)})
 
 
@@ -109,7 +121,15 @@ def ship_checkpoint(source: str | Path, target: str | Path, half: bool = True) -
         f"model.{name}": (value.half() if half and value.is_floating_point() else value).contiguous()
         for name, value in checkpoint.model_state.items()
     }
-    atomic_write_bytes(target, _file_bytes(tensors, checkpoint.config, checkpoint.training_state, None))
+    atomic_write_bytes(target, _file_bytes(tensors, checkpoint.config, checkpoint.training_state, None, checkpoint.calibration))
+
+
+def save_calibrated(source: str | Path, target: str | Path, calibration: dict) -> None:
+    """Write ``source`` to ``target`` (atomically; they may be the same file) with ``calibration``
+    in place of any earlier one: weights, config and training state unchanged."""
+    file = read_checkpoint_file(source)
+    meta = {**file.meta, "calibration": calibration}
+    atomic_write_bytes(target, save_safetensors(file.tensors, metadata={"svr_desktop": json.dumps(meta)}))
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:
@@ -123,7 +143,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         optimizer_state = _unflatten_optimizer(file.tensors, file.meta["optimizer"]) if "optimizer" in file.meta else None
     except (KeyError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{file.path}: its optimizer state is incomplete ({exc})") from exc
-    return Checkpoint(config, file.model_state(), optimizer_state, file.meta.get("training", {}), file.path)
+    return Checkpoint(
+        config, file.model_state(), optimizer_state, file.meta.get("training", {}), file.path, file.meta.get("calibration")
+    )
 
 
 def model_from_checkpoint(checkpoint: Checkpoint) -> ImplicitNetwork:

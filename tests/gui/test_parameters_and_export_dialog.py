@@ -52,6 +52,8 @@ def test_resolution_threshold_and_device(panel):
         panel.set_resolution(100)
 
     assert panel.parameters().settings.threshold == pytest.approx(0.5)
+    panel.set_threshold_kind("occupancy", 0.55)  # a calibrated model: an untouched threshold follows its level
+    assert panel.parameters().settings.threshold == pytest.approx(0.55) and "0.55" in panel.threshold_spin.toolTip()
     panel.threshold_spin.setValue(0.3)
     panel.set_threshold_kind("occupancy", 0.5)  # same kind of model: the user's value stays
     assert panel.parameters().settings.threshold == pytest.approx(0.3)
