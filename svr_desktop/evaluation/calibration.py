@@ -2,11 +2,12 @@
 
 An occupancy network trained with soft labels (the paper's ``v(d, s)``) need
 not put its best surface at probability 0.5.  The shipped models do not: on
-held-out views their fields stay around 0.6-0.7 well inside the part and fall
-slowly outside it, so the 0.5 level makes meshes too full (docs/method.md,
-"The iso-level, calibrated", has the curves).  As occupancy_networks chooses its threshold on the
-validation split, this measures the field's volumetric IoU against the truth
-at a range of levels over validation views and picks one.
+held-out views their fields stay around 0.6-0.7 well inside the part and
+fall slowly outside it, so the 0.5 level makes meshes too full
+(docs/method.md, "The iso-level, calibrated", has the curves).  As
+occupancy_networks chooses its threshold on the validation split, this
+measures the field's volumetric IoU against the truth at a range of levels
+over validation views and picks one.
 
 The IoU is the evaluation's (DESIGN.md 3): uniform points in the padded cube,
 seeded per view, inside tested on the true mesh; the field is thresholded
