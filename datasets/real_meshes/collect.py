@@ -13,8 +13,8 @@ the list was made, so the folder is the same on every machine.
     python datasets/real_meshes/collect.py --out /work/data/real-train-src/meshes [--clones DIR] [--sources LIST]
 
 ``--sources`` names another list in the same format (``sources_more.json``:
-187 printed, drive-train and fixture parts; ``README.md`` says how they were
-chosen).
+187 printed, drive-train and fixture parts; ``sources_third.json``: 140
+chunky parts of other kinds; ``README.md`` says how they were chosen).
 
 Needs ``git`` and network access to github.com.  Clones are kept in
 ``--clones`` (default: a ``clones`` folder beside ``--out``), so a second run
