@@ -58,8 +58,10 @@ DEFAULT_AB = 1.0 / PADDED_HALF
 DEVICES = (("Automatic", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda"))
 #: Bounding-box dimensions a known size can be given for: (label, export dimension).
 SIZE_DIMENSIONS = (("longest side", "longest"), ("width (x)", "x"), ("height (y)", "y"), ("depth (z)", "z"))
-#: Iso-level ranges: occupancy probability, or signed distance for SDF models.
-THRESHOLD_RANGES = {"occupancy": (0.01, 0.99, 0.05, 2), "sdf": (-0.1, 0.1, 0.005, 3)}
+#: Iso-level ranges (low, high, step, decimals): occupancy probability, or signed distance
+#: for SDF models.  Three decimals hold every level `svr-desktop calibrate` chooses (steps of
+#: 0.025): a spin box rounds what it is given to its decimals.
+THRESHOLD_RANGES = {"occupancy": (0.01, 0.99, 0.05, 3), "sdf": (-0.1, 0.1, 0.005, 3)}
 #: Why the threshold is off for a point-cloud model.
 NO_THRESHOLD_FOR_POINTS = "This model outputs points directly: there is no field, so no threshold applies"
 THRESHOLD_TIP = "Iso-level of the implicit field: lower = fatter part, higher = thinner"
@@ -283,7 +285,10 @@ class ParametersPanel(QGroupBox):
         self.threshold_spin.setRange(low, high)
         self.threshold_spin.setSingleStep(step)
         value = self.threshold_spin.value()
-        untouched = self._threshold_default is not None and math.isclose(value, self._threshold_default, abs_tol=1e-9)
+        # Within half a displayed digit: a level with more decimals than shown was rounded when set.
+        untouched = self._threshold_default is not None and math.isclose(
+            value, self._threshold_default, abs_tol=0.5 * 10**-decimals
+        )
         if kind != self._threshold_kind or untouched or not low <= value <= high:
             self.threshold_spin.setValue(default)
         self._threshold_kind, self._threshold_default = kind, default

@@ -54,6 +54,9 @@ def test_resolution_threshold_and_device(panel):
     assert panel.parameters().settings.threshold == pytest.approx(0.5)
     panel.set_threshold_kind("occupancy", 0.55)  # a calibrated model: an untouched threshold follows its level
     assert panel.parameters().settings.threshold == pytest.approx(0.55) and "0.55" in panel.threshold_spin.toolTip()
+    panel.set_threshold_kind("occupancy", 0.575)  # a level on calibrate's 0.025 grid is held exactly, not rounded
+    assert panel.parameters().settings.threshold == pytest.approx(0.575, abs=1e-9)
+    assert panel.threshold_spin.text() == "0.575"
     panel.threshold_spin.setValue(0.3)
     panel.set_threshold_kind("occupancy", 0.5)  # same kind of model: the user's value stays
     assert panel.parameters().settings.threshold == pytest.approx(0.3)
