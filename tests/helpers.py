@@ -11,6 +11,8 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The development meshes, beside the checkout (as in CI); tests that need them skip without them.
+DEV_MESHES = ROOT.parent / "shared" / "dev-meshes"
 
 
 def load_script(relative: str) -> ModuleType:

@@ -7,12 +7,13 @@ figures, so the lists are checked here.
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-LISTS = Path(__file__).resolve().parents[1] / "datasets" / "real_meshes"
-DEV_MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "dev-meshes" / "manifest.json"  # beside the checkout
+from helpers import DEV_MESHES, ROOT
+
+LISTS = ROOT / "datasets" / "real_meshes"
+DEV_MANIFEST = DEV_MESHES / "manifest.json"
 ENTRY_KEYS = {"file", "repo", "commit", "path", "sha256", "license", "largest_body_only", "fill_holes"}
 
 

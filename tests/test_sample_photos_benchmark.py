@@ -1,13 +1,9 @@
 """benchmarks/sample_photos.py: its sample table resolves to the shipped photos and their true parts."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from helpers import load_script
-
-DEV_MESHES = Path(__file__).resolve().parents[2] / "shared" / "dev-meshes"  # beside the checkout
+from helpers import DEV_MESHES, load_script
 
 
 def test_every_sample_photo_has_its_true_part_in_the_photo_frame():
