@@ -78,6 +78,19 @@ def sample_photos():
     return module
 
 
+def set_folder(path: Path) -> Path:
+    """The benchmark set's folder, given the folder or its ``scenes.json``.
+
+    Raises ``ValueError`` with a one-line message when there is no set there, so
+    that a wrong path is reported before the model is loaded.
+    """
+    folder = path.parent if path.name == "scenes.json" else path
+    if not (folder / "scenes.json").is_file():
+        raise ValueError(f"no benchmark set at {path}: expected a folder with scenes.json "
+                         "(docs/photo_path.md says how to render one)")
+    return folder
+
+
 def load_set(folder: Path) -> tuple[dict, list[dict]]:
     """The render settings and the image records of ``scenes.json``, with paths made absolute."""
     scenes = json.loads((folder / "scenes.json").read_text())
@@ -230,17 +243,21 @@ def summarize_masks(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=Path, default=Path("/work/data/photo-bench"), help="the benchmark set (scenes.json)")
+    parser.add_argument("--set", type=Path, default=Path("/work/data/photo-bench"), help="the benchmark set: its folder or its scenes.json")
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
     parser.add_argument("--resolution", type=int, default=64, help="effective grid resolution (default 64)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
     parser.add_argument("--masks-only", action="store_true", help="score only the automatic masks (no reconstruction)")
     args = parser.parse_args()
+    try:
+        args.set = set_folder(args.set)
+    except ValueError as error:
+        parser.error(str(error))
 
+    render_settings, records = load_set(args.set)
     checkpoint = args.checkpoint or default_model_path()
     reconstructor = Reconstructor.from_checkpoint(checkpoint)
     settings = ReconstructionSettings(resolution=args.resolution)
-    render_settings, records = load_set(args.set)
     records = records[: args.limit]
     if args.masks_only:
         print(f"model {checkpoint}, masks only, {len(records)} images")

@@ -10,8 +10,6 @@ from svr_desktop.geometry.frames import normalize_mesh
 from svr_desktop.inference.preprocess import Photo, auto_ab, prepare_photo
 
 
-
-
 def test_mask_iou():
     script = load_script("benchmarks/photo_path.py")
     a = np.zeros((4, 4), dtype=bool)
@@ -19,6 +17,15 @@ def test_mask_iou():
     assert script.mask_iou(a, b) == 1.0
     a[:2], b[1:3] = True, True
     assert script.mask_iou(a, b) == pytest.approx(1 / 3)
+
+
+def test_set_folder_accepts_the_folder_or_its_scenes_file_and_refuses_others(tmp_path):
+    script = load_script("benchmarks/photo_path.py")
+    (tmp_path / "scenes.json").write_text("{}")
+    assert script.set_folder(tmp_path) == tmp_path
+    assert script.set_folder(tmp_path / "scenes.json") == tmp_path
+    with pytest.raises(ValueError, match="no benchmark set at .*scenes.json"):
+        script.set_folder(tmp_path / "missing")
 
 
 def test_own_render_draws_the_half_width_and_true_a_matches_the_framing():
