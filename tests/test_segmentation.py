@@ -238,3 +238,40 @@ def test_on_a_busy_ground_the_map_bounds_the_mask():
     rgb, truth = _disc_on(_cutting_mat())
     found = silhouette_mask(Photo.from_array(rgb), segmenter=_map_short_of_the_disc)
     assert _iou(found.mask, truth) < 0.9
+
+
+def _map_leaking_beside(truth: np.ndarray, leak: np.ndarray, leak_probability: float) -> np.ndarray:
+    """A map sure of the part that also gives ``leak`` (touching it) ``leak_probability``."""
+    probability = np.maximum(truth.astype(np.float32), leak * np.float32(leak_probability))
+    return cv2.GaussianBlur(probability, (0, 0), 1.0)
+
+
+def _patch_right_of_the_disc() -> np.ndarray:
+    """40 x 40 px of ground touching the disc of :func:`_disc_on` on its right."""
+    ys, xs = np.mgrid[0:240, 0:320]
+    return (xs >= 205) & (xs < 245) & (ys >= 90) & (ys < 130)
+
+
+def test_on_a_busy_ground_colour_takes_back_ground_that_the_map_only_thinks_likely(monkeypatch):
+    """A patch of mat the map leaks into at 0.9 is not made sure part: GrabCut gives it back to the mat."""
+    import svr_desktop.inference.preprocess as preprocess
+
+    rgb, truth = _disc_on(_cutting_mat())
+    leak = _patch_right_of_the_disc() & ~truth
+    segmenter = lambda image: _map_leaking_beside(truth, leak, 0.9)  # noqa: E731
+    found = silhouette_mask(Photo.from_array(rgb), segmenter=segmenter)
+    assert found.mask[leak].mean() < 0.05 and _iou(found.mask, truth) > 0.97
+    monkeypatch.setattr(preprocess, "BUSY_SURE_PART", 0.5)  # everything well inside the map is sure part
+    assert silhouette_mask(Photo.from_array(rgb), segmenter=segmenter).mask[leak].mean() > 0.5
+
+
+def test_on_a_plain_ground_a_face_the_map_thinks_likely_stays_though_it_has_the_grounds_colour():
+    """... while on a plain ground most of a face of the ground's colour (a shaded side) that the map gives
+    0.9 is kept: its core stays sure part, only its rim is decided by colour (made unsure, 5 % would stay)."""
+    ground = _plain_ground()
+    rgb, truth = _disc_on(ground)
+    face = _patch_right_of_the_disc()
+    rgb[face] = ground[face]
+    part = truth | face
+    found = silhouette_mask(Photo.from_array(rgb), segmenter=lambda image: _map_leaking_beside(truth, face, 0.9))
+    assert found.mask[face].mean() > 0.5 and _iou(found.mask, part) > 0.95

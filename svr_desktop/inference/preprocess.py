@@ -312,6 +312,16 @@ SURE_GROUND_BEYOND = 0.03
 #: clutter.  On 120 benchmark photos every workbench scored 0.003 or more,
 #: every plain, textured and dark ground but one (0.006) 0.001 or less.
 BUSY_GROUND_EDGES = 0.003
+#: On a busy ground only pixels the map gives at least this are sure part;
+#: the rest of the map's silhouette is decided by colour.  There the map
+#: leaks into the ground beside distractors at 0.5-0.99 (grey patches of a
+#: cutting mat, wood between the part and a neighbour), and pixels that are
+#: merely likely part, made sure, stopped GrabCut from removing them; the
+#: ground's many colours are sampled well enough to take them back.  On
+#: plain and dark grounds the map's likely part stays sure: there a dark or
+#: shaded face can have the ground's colour, and colour would cut it
+#: (docs/photo_path.md, session 22).
+BUSY_SURE_PART = 0.999
 
 
 def silhouette_mask(
@@ -493,10 +503,12 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     copy of at most :data:`GRABCUT_SIDE` pixels, puts them on the photo's
     colour edges: pixels well inside the map's silhouette (eroded by 3 % of
     the part's size) are sure part, pixels far outside it (beyond 9 %) sure
-    background, and the band between is decided by colour; on a busy ground
-    (:func:`_busy_ground`) so are pixels beyond 3 % where the map is sure they
-    are not part.  A coloured part's cast shadow, which the map can take for
-    part, is then dropped (:func:`~.shadows.drop_cast_shadow`).  The confidence
+    background, and the band between is decided by colour.  On a busy ground
+    (:func:`_busy_ground`) pixels beyond 3 % where the map is sure they are
+    not part are sure background too, and of the pixels well inside only
+    those the map is sure of (:data:`BUSY_SURE_PART`) are sure part.  A
+    coloured part's cast shadow, which the map can take for part, is then
+    dropped (:func:`~.shadows.drop_cast_shadow`).  The confidence
     is the agreement (IoU) between the map's silhouette and the refined one:
     where the two disagree, neither is to be trusted, and a note asks the
     user to check the mask.
@@ -512,11 +524,15 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
         return None
     stat = largest[1][0]
     size = max(stat[cv2.CC_STAT_WIDTH], stat[cv2.CC_STAT_HEIGHT])
-    seeds = np.where(prior, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    seeds[cv2.erode(prior.astype(np.uint8), disc(0.03 * size)) > 0] = cv2.GC_FGD
     far = cv2.dilate(prior.astype(np.uint8), disc(0.09 * size)) == 0
+    busy = _busy_ground(small, far)
+    seeds = np.where(prior, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    sure_part = cv2.erode(prior.astype(np.uint8), disc(0.03 * size)) > 0
+    if busy:
+        sure_part &= small_probability >= BUSY_SURE_PART
+    seeds[sure_part] = cv2.GC_FGD
     seeds[far] = cv2.GC_BGD
-    if _busy_ground(small, far):
+    if busy:
         near = cv2.dilate(prior.astype(np.uint8), disc(SURE_GROUND_BEYOND * size)) > 0
         seeds[(small_probability < SURE_GROUND_BELOW) & ~near] = cv2.GC_BGD
     cv2.setRNGSeed(0)  # same photo, same mask
