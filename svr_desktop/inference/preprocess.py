@@ -314,10 +314,11 @@ SURE_GROUND_BEYOND = 0.03
 BUSY_GROUND_EDGES = 0.003
 #: On a busy ground only pixels the map gives at least this are sure part;
 #: the rest of the map's silhouette is decided by colour.  There the map
-#: leaks into the ground beside distractors at 0.5-0.99 (grey patches of a
-#: cutting mat, wood between the part and a neighbour), and pixels that are
-#: merely likely part, made sure, stopped GrabCut from removing them; the
-#: ground's many colours are sampled well enough to take them back.  On
+#: leaks into the ground beside distractors, mostly at 0.5-0.99 (grey
+#: patches of a cutting mat, wood between the part and a neighbour), and
+#: pixels that are merely likely part, made sure, stopped GrabCut from
+#: removing them; the ground's many colours are sampled well enough to take
+#: them back.  On
 #: plain and dark grounds the map's likely part stays sure: there a dark or
 #: shaded face can have the ground's colour, and colour would cut it
 #: (docs/photo_path.md, session 22).
