@@ -267,7 +267,8 @@ def test_on_a_busy_ground_colour_takes_back_ground_that_the_map_only_thinks_like
 
 def test_on_a_plain_ground_a_face_the_map_thinks_likely_stays_though_it_has_the_grounds_colour():
     """... while on a plain ground most of a face of the ground's colour (a shaded side) that the map gives
-    0.9 is kept: its core stays sure part, only its rim is decided by colour (made unsure, 5 % would stay)."""
+    0.9 is kept: its core stays sure part, only its rim is decided by colour (left all to colour, about 5 %
+    of it would stay)."""
     ground = _plain_ground()
     rgb, truth = _disc_on(ground)
     face = _patch_right_of_the_disc()

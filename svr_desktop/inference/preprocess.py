@@ -318,10 +318,9 @@ BUSY_GROUND_EDGES = 0.003
 #: patches of a cutting mat, wood between the part and a neighbour), and
 #: pixels that are merely likely part, made sure, stopped GrabCut from
 #: removing them; the ground's many colours are sampled well enough to take
-#: them back.  On
-#: plain and dark grounds the map's likely part stays sure: there a dark or
-#: shaded face can have the ground's colour, and colour would cut it
-#: (docs/photo_path.md, session 22).
+#: them back.  On plain and dark grounds the map's likely part stays sure:
+#: there a dark or shaded face can have the ground's colour, and colour
+#: would cut it (docs/photo_path.md, session 22).
 BUSY_SURE_PART = 0.999
 
 
