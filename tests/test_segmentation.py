@@ -96,7 +96,7 @@ def test_reconstructor_uses_its_models_segmenter_for_auto_backgrounds(monkeypatc
 
 
 def test_exposure_lift_brightens_dark_tones_and_keeps_black_and_white():
-    from svr_desktop.inference.segmentation import EXPOSURE_GAMMA, exposure_lift
+    from svr_desktop.inference.exposure import EXPOSURE_GAMMA, exposure_lift
 
     values = np.arange(256, dtype=np.uint8).reshape(1, 256, 1).repeat(3, axis=2)
     lifted = exposure_lift(values).astype(int)[0, :, 0]
@@ -104,6 +104,21 @@ def test_exposure_lift_brightens_dark_tones_and_keeps_black_and_white():
     assert lifted[40] > 40 + 15 and lifted[230] - 230 < 10  # dark parts gain most, light grounds stay
     assert EXPOSURE_GAMMA < 1.0
     assert np.array_equal(exposure_lift(values, 1.0), values)
+
+
+def test_exposure_lift_brings_a_dim_photo_up_to_white_and_leaves_black():
+    from svr_desktop.inference.exposure import DIM_LEVEL, EXPOSURE_WHITE, exposure_lift
+
+    dim = np.zeros((10, 100, 3), dtype=np.uint8)
+    dim[:, 50:] = 60  # a dark ground
+    dim[:, 90:] = 100  # and the lit top of a dark part, its brightest tone
+    gained = exposure_lift(dim, 1.0)
+    assert gained[0, 0, 0] == 0 and abs(int(gained[0, 95, 0]) - EXPOSURE_WHITE) <= 1
+    assert abs(int(gained[0, 60, 0]) - round(60 * EXPOSURE_WHITE / 100)) <= 1  # one gain for every tone
+    assert np.array_equal(exposure_lift(dim, 1.0, white=None), dim)
+    exposed = dim.copy()
+    exposed[:, 90:] = DIM_LEVEL + 10  # brightest tones past the dim level: left to the gamma alone
+    assert np.array_equal(exposure_lift(exposed, 1.0), exposed)
 
 
 def test_network_segmenter_averages_the_photo_and_its_mirror_image():
@@ -276,3 +291,23 @@ def test_on_a_plain_ground_a_face_the_map_thinks_likely_stays_though_it_has_the_
     part = truth | face
     found = silhouette_mask(Photo.from_array(rgb), segmenter=lambda image: _map_leaking_beside(truth, face, 0.9))
     assert found.mask[face].mean() > 0.5 and _iou(found.mask, part) > 0.95
+
+
+def test_in_a_dim_photo_a_shadow_of_the_parts_colour_stays_out_where_the_map_rules_it_out(monkeypatch):
+    """A dark disc on a dark ground casts a shadow as dark as itself; the map gives the shadow 0. In a dim photo
+    the map's sure ground bounds the mask, so the shadow stays out; left to colour, GrabCut takes it in."""
+    import svr_desktop.inference.preprocess as preprocess
+
+    ground = np.clip(np.random.default_rng(0).normal(60, 4, (240, 320, 3)), 0, 255).astype(np.uint8)
+    ys, xs = np.mgrid[0:240, 0:320]
+    truth = (xs - 150) ** 2 + (ys - 110) ** 2 < 60**2
+    shadow = ((xs - 162) ** 2 + (ys - 110) ** 2 < 60**2) & ~truth  # a crescent up to 12 px wide on the right
+    rgb = ground.copy()
+    rgb[truth | shadow] = (30, 30, 32)
+    beyond = cv2.distanceTransform((~truth).astype(np.uint8), cv2.DIST_L2, 3)
+    band = shadow & (beyond > 5)  # past the 3 % rim that colour always decides
+    segmenter = lambda image: cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 1.0)  # noqa: E731
+    found = silhouette_mask(Photo.from_array(rgb), segmenter=segmenter)
+    assert found.mask[band].mean() < 0.05 and _iou(found.mask, truth) > 0.93
+    monkeypatch.setattr(preprocess, "SURE_GROUND_BELOW", 0.0)  # colour alone decides the band
+    assert silhouette_mask(Photo.from_array(rgb), segmenter=segmenter).mask[band].mean() > 0.5

@@ -50,6 +50,7 @@ from scipy import ndimage
 
 from ..geometry.frames import PADDED_HALF
 from ..model.images import image_to_tensor
+from .exposure import is_dim
 from .morphology import disc
 from .shadows import drop_cast_shadow
 
@@ -299,12 +300,14 @@ Segmenter = Callable[[np.ndarray], np.ndarray]
 #: On 60 photo-style renders with a depth-head model, 0.9 flagged 18 of the
 #: 23 masks with IoU below 0.85, and 12 of the 37 good ones.
 CONFIDENT_AGREEMENT = 0.9
-#: On a busy ground, where the map gives the part less than this probability
-#: farther than SURE_GROUND_BEYOND of the part's size from its silhouette,
-#: GrabCut may not add pixels to the part: on a cluttered bench colour alone
-#: let it take in cells of a cutting mat and neighbouring objects that the
-#: map had ruled out.  On a plain ground it may: there the map misses edges
-#: of shiny metal that colour recovers (docs/photo_path.md, session 15).
+#: On a busy ground or in a dim photo, where the map gives the part less than
+#: this probability farther than SURE_GROUND_BEYOND of the part's size from
+#: its silhouette, GrabCut may not add pixels to the part: on a cluttered
+#: bench colour alone let it take in cells of a cutting mat and neighbouring
+#: objects that the map had ruled out, and in a dim photo of a dark part on a
+#: dark ground the soft cast shadow, which has the part's own colour
+#: (docs/photo_path.md, sessions 15 and 23).  On a plain, lit ground it may:
+#: there the map misses edges of shiny metal that colour recovers.
 SURE_GROUND_BELOW = 0.05
 SURE_GROUND_BEYOND = 0.03
 #: A ground is busy when more than this fraction of its pixels beyond the
@@ -504,8 +507,9 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
     colour edges: pixels well inside the map's silhouette (eroded by 3 % of
     the part's size) are sure part, pixels far outside it (beyond 9 %) sure
     background, and the band between is decided by colour.  On a busy ground
-    (:func:`_busy_ground`) pixels beyond 3 % where the map is sure they are
-    not part are sure background too, and of the pixels well inside only
+    (:func:`_busy_ground`) or in a dim photo (:func:`.exposure.is_dim`)
+    pixels beyond 3 % where the map is sure they are not part are sure
+    background too, and on a busy ground, of the pixels well inside, only
     those the map is sure of (:data:`BUSY_SURE_PART`) are sure part.  A
     coloured part's cast shadow, which the map can take for part, is then
     dropped (:func:`~.shadows.drop_cast_shadow`).  The confidence
@@ -532,7 +536,7 @@ def _network_silhouette(rgb: np.ndarray, probability: np.ndarray, notes: list[st
         sure_part &= small_probability >= BUSY_SURE_PART
     seeds[sure_part] = cv2.GC_FGD
     seeds[far] = cv2.GC_BGD
-    if busy:
+    if busy or is_dim(small):
         near = cv2.dilate(prior.astype(np.uint8), disc(SURE_GROUND_BEYOND * size)) > 0
         seeds[(small_probability < SURE_GROUND_BELOW) & ~near] = cv2.GC_BGD
     cv2.setRNGSeed(0)  # same photo, same mask

@@ -19,11 +19,11 @@ Every pass looks at the photo twice, as it is and mirrored left to right,
 and averages the two maps (test-time augmentation: a mirrored part is as
 plausible a part, and where the two views disagree the average stays near
 0.5 instead of committing to one view's mistake).  Both views are first
-brightened by a gamma of :data:`EXPOSURE_GAMMA`: the parts in the training
-renders are lighter than parts in photographs (median luminance 137 against
-96 on the path-traced benchmark, 10th percentile 83 against 38), and a dark
-part on a dark ground is where the network loses the part; the lift keeps
-light parts and grounds nearly where they were (docs/photo_path.md).
+lifted toward the training renders' exposure (:func:`.exposure.exposure_lift`:
+a dim view is scaled up to white, then every view brightened by a gamma of
+0.7): a dark part on a dark ground is where the network loses the part; the
+lift keeps light parts and grounds nearly where they were
+(docs/photo_path.md).
 """
 
 from __future__ import annotations
@@ -35,22 +35,13 @@ import torch
 from ..model.images import image_to_tensor
 from ..model.layered_depth_head import decode_layers
 from ..model.network import SVRNet
+from .exposure import EXPOSURE_GAMMA, exposure_lift
 from .preprocess import DEFAULT_FILL_FRACTION
 
 #: At most this many regions of the first pass, the heaviest, are tried alone as the part.
 MAX_PART_HYPOTHESES = 3
 #: A region of less than this fraction of the heaviest region's probability mass is not tried.
 MIN_HYPOTHESIS_MASS = 0.1
-
-#: Gamma applied to the photo before the network looks at it (< 1 brightens
-#: the shadows and dark parts most; 1 leaves the photo as it is).
-EXPOSURE_GAMMA = 0.7
-
-
-def exposure_lift(rgb: np.ndarray, gamma: float = EXPOSURE_GAMMA) -> np.ndarray:
-    """``rgb`` (uint8) with every channel mapped by ``255 * (v / 255) ** gamma``."""
-    table = np.round(255.0 * (np.arange(256) / 255.0) ** gamma).clip(0, 255).astype(np.uint8)
-    return table[rgb]
 
 
 class NetworkSegmenter:
