@@ -9,8 +9,9 @@ from svr_desktop.inference.shadows import drop_cast_shadow
 GROUND = (170, 172, 168)
 
 
-def _scene(part_colour, face_colour=None):
-    """A bar on a noisy grey table with its long shadow above it; the bar's lower third may have another colour.
+def _scene(part_colour, face_colour=None, gap=0):
+    """A bar on a noisy grey table with its long shadow above it, ``gap`` px of lit table between them;
+    the bar's lower third may have another colour.
 
     Returns the photo, the bar's mask and the shadow's mask.
     """
@@ -18,7 +19,7 @@ def _scene(part_colour, face_colour=None):
     rgb = np.clip(np.asarray(GROUND, float) + rng.normal(0, 3, (240, 320, 3)), 0, 255)
     ys, xs = np.mgrid[0:240, 0:320]
     bar = (xs >= 40) & (xs < 280) & (ys >= 130) & (ys < 170)
-    shadow = (xs >= 60) & (xs < 300) & (ys >= 80) & (ys < 130)
+    shadow = (xs >= 60) & (xs < 300) & (ys >= 80 - gap) & (ys < 130 - gap)
     rgb[shadow] *= 0.55  # the table's colour, darker
     rgb[bar] = part_colour
     if face_colour is not None:
@@ -34,6 +35,20 @@ def test_a_coloured_parts_shadow_is_dropped():
     rgb, bar, shadow = _scene((230, 180, 20))
     kept = drop_cast_shadow(rgb, bar | shadow)
     assert _iou(kept, bar) > 0.97
+
+
+def test_lit_ground_between_a_coloured_part_and_its_shadow_goes_with_the_shadow():
+    rgb, bar, shadow = _scene((230, 180, 20), gap=12)
+    ys, xs = np.mgrid[0:240, 0:320]
+    wedge = (xs >= 60) & (xs < 300) & (ys >= 118) & (ys < 130)  # the lit table the map took with the shadow
+    kept = drop_cast_shadow(rgb, bar | wedge | shadow)
+    assert _iou(kept, bar) > 0.97 and kept[wedge].mean() < 0.02
+
+
+def test_a_coloured_parts_face_lighter_than_the_ground_stays():
+    """A bright grey insert (1.3 times the table's brightness) is not the ground, though it is neutral."""
+    rgb, bar, shadow = _scene((230, 180, 20), face_colour=(222, 224, 219))
+    assert drop_cast_shadow(rgb, bar | shadow)[bar].all()
 
 
 def test_a_grey_part_keeps_its_mask():
