@@ -301,11 +301,10 @@ def test_in_a_dim_photo_a_shadow_of_the_parts_colour_stays_out_where_the_map_rul
     import svr_desktop.inference.preprocess as preprocess
 
     ground = np.clip(np.random.default_rng(0).normal(60, 4, (240, 320, 3)), 0, 255).astype(np.uint8)
+    rgb, truth = _disc_on(ground, (30, 30, 32))
     ys, xs = np.mgrid[0:240, 0:320]
-    truth = (xs - 150) ** 2 + (ys - 110) ** 2 < 60**2
     shadow = ((xs - 162) ** 2 + (ys - 110) ** 2 < 60**2) & ~truth  # a crescent up to 12 px wide on the right
-    rgb = ground.copy()
-    rgb[truth | shadow] = (30, 30, 32)
+    rgb[shadow] = (30, 30, 32)
     beyond = cv2.distanceTransform((~truth).astype(np.uint8), cv2.DIST_L2, 3)
     band = shadow & (beyond > 5)  # past the 3 % rim that colour always decides
     segmenter = lambda image: cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 1.0)  # noqa: E731
