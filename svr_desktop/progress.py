@@ -16,6 +16,7 @@ fronts show that figure, so the command line and the GUI agree.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Callable, Generator, Sequence, TypeVar
@@ -97,10 +98,13 @@ class OverallProgress:
     def __init__(self, plan: Plan, clock: Callable[[], float] = time.monotonic):
         if not plan or any(weight < 0 for _, weight in plan) or sum(weight for _, weight in plan) <= 0:
             raise ValueError("a progress plan needs stages with non-negative weights and a positive sum")
-        total = float(sum(weight for _, weight in plan))
+        # Stage boundaries from the running sum of weights, so that the last one is total / total,
+        # exactly 1: summed shares can fall short of 1 by a rounding error and never reach 100 %.
+        cumulative = list(itertools.accumulate(float(weight) for _, weight in plan))
+        total = cumulative[-1]
         self._index = {name: index for index, (name, _) in enumerate(plan)}
-        self._shares = [weight / total for _, weight in plan]
-        self._starts = [sum(self._shares[:index]) for index in range(len(plan))]
+        self._ends = [reached / total for reached in cumulative]
+        self._starts = [0.0, *self._ends[:-1]]
         self._clock = clock
         self._started: float | None = None
         self._fraction = 0.0
@@ -113,7 +117,8 @@ class OverallProgress:
         index = self._index.get(event.stage)
         if index is not None:
             within = min(max(event.done / event.total, 0.0), 1.0) if event.total > 0 else 0.0
-            self._fraction = max(self._fraction, min(self._starts[index] + within * self._shares[index], 1.0))
+            start, end = self._starts[index], self._ends[index]
+            self._fraction = max(self._fraction, end if within == 1.0 else start + within * (end - start))
         elapsed = now - self._started
         remaining = None
         if self._fraction >= MIN_FRACTION_FOR_ESTIMATE and elapsed > 0:

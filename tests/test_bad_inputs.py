@@ -275,6 +275,7 @@ REFUSED_OPTIONS = [
     *[("reconstruct", "--tolerance", value) for value in ("0", "-0.1", "0.5", "nan", "inf", "tight")],
     *[("reconstruct", "--threshold", value) for value in ("2", "-2", "nan", "inf", "-inf", "half")],
     *[("reconstruct", "--resolution", value) for value in ("7", "0", "-32", "1000", "33", "1024", "x")],
+    *[("reconstruct", "--turns", value) for value in ("0", "-1", "10", "2.5", "many")],
     *[("reconstruct", "--size-mm", value) for value in ("-5", "0", "nan", "inf", "1e300", "big")],
     *[("reconstruct", option, value) for option in ("--a", "--b") for value in ("0", "-1", "nan", "inf", "wide")],
     ("reconstruct", "--dimension", "diagonal"),

@@ -72,6 +72,7 @@ def test_dataset_evaluation_writes_the_report_and_means_match_the_rows(tiny_data
     assert any(line.startswith("all ") for line in lines)  # the printed table
     markdown = (out / "summary.md").read_text()
     assert "| all | 2 | 4 | 0 |" in markdown and "normalized units" in markdown and f"{POINTS:,} uniform points" in markdown
+    assert "each input read alone (no turned copies)" in markdown  # a model without a depth guide reads no turned copies
 
     again = evaluate_cli(capsys, "--checkpoint", checkpoint, "--data", tiny_dataset, "--out", out)
     assert again[0] == 2 and "--force" in again[2]

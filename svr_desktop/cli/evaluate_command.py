@@ -10,6 +10,7 @@ from pathlib import Path
 # --help, --version and option errors do not pay seconds for them (issue 15).
 from ..data.build_settings import SPLITS
 from ..geometry.sample_counts import EMD_POINTS, IOU_POINTS
+from ..inference.turns import DEFAULT_TURNS, MAX_TURNS
 from .options import GRID_RESOLUTIONS, device_name, integer, seed
 
 #: Most sample points per metric and mesh (each costs a field query or a distance).
@@ -36,6 +37,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resolution", type=int, choices=GRID_RESOLUTIONS, default=128, help="effective grid resolution of the reconstruction "
                         "(default 128, for speed; the paper and the reconstruct command use 256)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the mesh renders (--meshes) and of the metric sampling (default 0)")
+    parser.add_argument("--turns", type=integer(1, MAX_TURNS), default=DEFAULT_TURNS,
+                        help=f"turned copies of each input whose depth layers are averaged, as reconstruct --turns (default {DEFAULT_TURNS})")
     parser.add_argument("--metric-points", type=integer(1, MAX_SAMPLES), default=IOU_POINTS,
                         help=f"uniform points for IoU and surface points per mesh for CD/F-score/NC, at most {EMD_POINTS:,} for EMD "
                         f"(default {IOU_POINTS:,}, DESIGN.md 3)")
@@ -82,7 +85,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                 f"renderer (seed {args.seed}, random rotation per view)"))
     reconstructor = Reconstructor.from_read_checkpoint(stored, device)
     metrics = sampled_metrics(args.metric_points, args.edge_samples)
-    settings = EvaluationSettings(resolution=args.resolution, seed=args.seed, metrics=metrics, save_meshes=args.save_meshes)
+    settings = EvaluationSettings(
+        resolution=args.resolution, turns=args.turns, seed=args.seed, metrics=metrics, save_meshes=args.save_meshes
+    )
     result = run_with_progress_bar(
         run_evaluation(reconstructor, views, args.out, settings, f"Evaluation of {args.checkpoint.name}", facts, skipped),
         quiet=args.quiet,

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 # --help, --version and option errors do not pay seconds for them (issue 15).
 from ..inference.export_settings import DEFAULT_TOLERANCE, DIMENSIONS, EXPORT_EXTENSIONS, FaceTarget, percent
 from ..inference.settings import GRID_RESOLUTIONS, ReconstructionSettings
+from ..inference.turns import DEFAULT_TURNS, MAX_TURNS
 from ..paths import default_model_path
 from ..progress import Progress, ProgressGenerator  # plain Python: no cost to import here
 from ..training.method_presets import METHOD_PRESETS
-from .options import device_name, number, positive
+from .options import device_name, integer, number, positive
 
 if TYPE_CHECKING:
     from ..inference.export import ExportReport, ExportUnits
@@ -51,6 +52,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threshold", type=number(-1.0, 1.0), default=None,
                         help="iso-level: an occupancy probability in (0, 1); for SDF models a signed distance "
                         "(default: the model's own, the level it was calibrated at or else 0.5 / 0)")
+    parser.add_argument("--turns", type=integer(1, MAX_TURNS), default=DEFAULT_TURNS,
+                        help=f"copies of the photo, turned in its plane by 0, +-8, +-16, ... degrees, whose predicted depth "
+                        f"layers are averaged: a steadier depth for a little more time (default {DEFAULT_TURNS}; 1: the photo alone)")
     parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, ...")
     parser.add_argument("--background", default="auto", choices=("auto", "alpha", "grabcut", "off"), help="background removal (default auto)")
     parser.add_argument("--size-mm", type=number(0.0, MAX_SIZE_MM, low_included=False), default=None,
@@ -152,7 +156,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     checkpoint = args.checkpoint or _shipped_checkpoint(args.method)
     units = ExportUnits.from_dimension(args.dimension, args.size_mm) if args.size_mm is not None else ExportUnits.normalized()
     faces = FaceTarget.parse(args.faces, args.tolerance)
-    settings = ReconstructionSettings(resolution=args.resolution, threshold=args.threshold, device=args.device)
+    settings = ReconstructionSettings(resolution=args.resolution, threshold=args.threshold, turns=args.turns, device=args.device)
     # The device first: reading a checkpoint checks its network's size on torch's meta device, which
     # takes about a second the first time in a process.
     device = pick_device(settings.device)

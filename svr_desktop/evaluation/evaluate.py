@@ -26,6 +26,7 @@ import trimesh
 from ..files import atomic_write_bytes, atomic_write_png, atomic_write_text
 from ..geometry.metrics import EMD_POINTS, IOU_POINTS, MetricSettings
 from ..inference.reconstructor import Reconstructor
+from ..inference.turns import DEFAULT_TURNS
 from ..progress import Progress, ProgressGenerator
 from .figures import evaluation_grid, sample_rows
 from .report import GroupSummary, summarize, summary_json, summary_markdown, write_metrics_csv
@@ -43,6 +44,7 @@ class EvaluationSettings:
     """How predictions are made and scored."""
 
     resolution: int = 128  # effective marching-cubes grid (MISE from 32^3)
+    turns: int = DEFAULT_TURNS  # turned copies of each input whose depth layers are averaged (inference.turns)
     seed: int = 0  # metric sampling: row r uses a generator seeded by (seed, r)
     metrics: MetricSettings = MetricSettings()
     save_meshes: bool = False
@@ -103,6 +105,13 @@ def load_prediction(path: Path) -> trimesh.Trimesh:
     return trimesh.Trimesh(vertices=np.zeros((0, 3)), faces=np.zeros((0, 3), dtype=np.int64))
 
 
+def _turns_read(reconstructor: Reconstructor, turns: int) -> str:
+    """How the fields were read, for the report: only a depth-guided model reads turned copies."""
+    if turns > 1 and reconstructor.model.config.depth_guided:
+        return f"depth layers averaged over {turns} turned copies of each input"
+    return "each input read alone (no turned copies)"
+
+
 def run_evaluation(
     reconstructor: Reconstructor,
     views: list[EvalView],
@@ -134,6 +143,7 @@ def run_evaluation(
         settings.metrics,
         settings.seed,
         keep=grid_rows,
+        turns=settings.turns,
         on_prediction=save if settings.save_meshes else None,
     )
     groups = summarize(rows)
@@ -143,7 +153,8 @@ def run_evaluation(
             "reconstruction",
             f"point cloud of {reconstructor.model.config.pointcloud_points:,} points (no grid, no threshold), device {reconstructor.device}"
             if reconstructor.output_kind == "points"
-            else f"{settings.resolution}^3 effective grid (MISE from 32^3), threshold {reconstructor.default_threshold}, device {reconstructor.device}",
+            else f"{settings.resolution}^3 effective grid (MISE from 32^3), threshold {reconstructor.default_threshold}, "
+            f"{_turns_read(reconstructor, settings.turns)}, device {reconstructor.device}",
         ),
         ("metric sampling seed", f"{settings.seed} (row r of metrics.csv draws from numpy default_rng([{settings.seed}, r]))"),
         ("time", f"{sum(r.reconstruct_seconds for r in rows):.1f} s reconstructing, {sum(r.metric_seconds for r in rows):.1f} s scoring ({len(rows)} views)"),

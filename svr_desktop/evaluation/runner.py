@@ -42,6 +42,7 @@ from ..geometry.metrics import MeshComparison, MetricSettings, compare_meshes, c
 from ..geometry.sampling import sample_surface
 from ..inference.reconstructor import Reconstructor
 from ..inference.settings import ReconstructionSettings
+from ..inference.turns import DEFAULT_TURNS
 from ..progress import Progress, ProgressGenerator, run_to_completion
 from .views import EvalView
 
@@ -126,10 +127,13 @@ def evaluate_view(
     resolution: int = 128,
     settings: MetricSettings = MetricSettings(),
     seed: int = 0,
+    turns: int = DEFAULT_TURNS,
 ) -> tuple[EvalRow, trimesh.Trimesh | trimesh.PointCloud]:
-    """Reconstruct one view and score it; returns the row and the prediction (view frame)."""
+    """Reconstruct one view (reading ``turns`` turned copies of it, :mod:`..inference.turns`) and score it;
+    returns the row and the prediction (view frame)."""
     start = time.perf_counter()
-    mesh, stats = run_to_completion(reconstructor.reconstruct_input(view.image, view.a, view.b, ReconstructionSettings(resolution=resolution)))
+    reconstruction = ReconstructionSettings(resolution=resolution, turns=turns)
+    mesh, stats = run_to_completion(reconstructor.reconstruct_input(view.image, view.a, view.b, reconstruction))
     reconstruct_seconds = time.perf_counter() - start
     start = time.perf_counter()
     rng = metric_rng(seed, row)
@@ -166,6 +170,7 @@ def evaluate_views(
     seed: int = 0,
     keep: set[int] = frozenset(),
     on_prediction=None,
+    turns: int = DEFAULT_TURNS,
 ) -> ProgressGenerator[tuple[list[EvalRow], dict[int, trimesh.Trimesh]]]:
     """Evaluate every view in order (row ``i`` is ``views[i]``).
 
@@ -177,7 +182,7 @@ def evaluate_views(
     rows, kept = [], {}
     yield Progress("evaluating views", 0, len(views))
     for index, view in enumerate(views):
-        row, mesh = evaluate_view(reconstructor, view, index, resolution, settings, seed)
+        row, mesh = evaluate_view(reconstructor, view, index, resolution, settings, seed, turns)
         rows.append(row)
         if index in keep:
             kept[index] = mesh

@@ -30,7 +30,7 @@ from ..devices import pick_device
 from ..geometry.extraction import extract_mesh, mise_resolutions
 from ..model.checkpoint import ModelCheckpoint, build_model, default_iso_level, read_model_checkpoint
 from ..model.images import image_to_tensor
-from ..model.implicit import ImplicitNetwork
+from ..model.implicit import Encoded, ImplicitNetwork
 from ..model.pointcloud import PointCloudNet
 from ..progress import Plan, Progress, ProgressGenerator
 from .field import ImageField
@@ -38,6 +38,7 @@ from .postprocess import PostprocessReport, postprocess
 from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
 from .segmentation import NetworkSegmenter
 from .settings import ReconstructionSettings
+from .turns import DEFAULT_TURNS, turn_angles, turn_image
 
 DEFAULT_SETTINGS = ReconstructionSettings()
 #: The one stage of a point-cloud reconstruction after preprocessing.
@@ -45,7 +46,7 @@ PREDICT_POINTS = "predict points"
 
 #: Seconds the stages took at 256^3 on the reference 2-core CPU (docs/benchmarks.md,
 #: "Reconstruction"): the weights of :func:`progress_plan`, scaled to other resolutions.
-_PREPROCESS_S, _ENCODE_S = 0.3, 0.01
+_PREPROCESS_S, _ENCODE_S = 0.3, 0.01  # encoding: per image (per turned copy)
 _DENSE_S_PER_POINT = 0.03 / 33**3  # MISE's first level queries every point of its grid
 _LEVEL_S_AT_128 = 0.29  # a refined level queries near the surface: grows with resolution^2
 _FINAL_LEVEL_SHARE = 0.6  # the last level is not dilated (geometry.extraction.evaluate_mise)
@@ -76,7 +77,7 @@ def progress_plan(settings: ReconstructionSettings = DEFAULT_SETTINGS, output_ki
     levels = mise_resolutions(settings.resolution, settings.start_resolution)
     plan = [
         ("preprocess", _PREPROCESS_S),
-        ("encode", _ENCODE_S),
+        ("encode", _ENCODE_S * settings.turns),  # one encoding per turned copy
         (f"mise {levels[0]}^3", _DENSE_S_PER_POINT * (levels[0] + 1) ** 3),
     ]
     for resolution in levels[1:]:
@@ -140,12 +141,19 @@ class Reconstructor:
     def image_size(self) -> int:
         return self.model.config.image_size
 
-    def field(self, image: np.ndarray, a: float, b: float) -> ImageField:
-        """The implicit field of a square uint8 image framed like a training render (the image
-        is encoded once here): occupancy probabilities, or signed distances for an SDF model."""
+    def field(self, image: np.ndarray, a: float, b: float, turns: int = DEFAULT_TURNS) -> ImageField:
+        """The implicit field of a square uint8 image framed like a training render: occupancy
+        probabilities, or signed distances for an SDF model.  The image is encoded once here; a
+        depth-guided model also encodes ``turns - 1`` turned copies of it, whose predicted depth
+        layers steady its own (:mod:`.turns`; other models read the image alone)."""
+        angles = turn_angles(turns) if self.model.config.depth_guided else (0.0,)
         with torch.no_grad():
             encoded = self.model.encode(image_to_tensor(image, self.image_size, self.device))
-        return ImageField(self.model, encoded, a, b, probabilities=self.output_kind != "sdf")
+            if len(angles) > 1:
+                copies = [image_to_tensor(turn_image(image, angle), self.image_size, self.device) for angle in angles[1:]]
+                turned = self.model.encode(torch.cat(copies))
+                encoded = Encoded(encoded.features, torch.cat([encoded.layers, turned.layers]))
+        return ImageField(self.model, encoded, a, b, probabilities=self.output_kind != "sdf", turns=angles)
 
     def reconstruct_input(
         self, image: np.ndarray, a: float, b: float, settings: ReconstructionSettings = DEFAULT_SETTINGS
@@ -162,7 +170,7 @@ class Reconstructor:
 
         yield Progress("encode", 0, 1)
         start = time.perf_counter()
-        field = self.field(image, a, b)
+        field = self.field(image, a, b, settings.turns)
         stats.timings["encode"] = time.perf_counter() - start
 
         mesh, extraction = yield from extract_mesh(

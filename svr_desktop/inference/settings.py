@@ -15,6 +15,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from .turns import DEFAULT_TURNS, turn_angles
+
 #: Smallest face budget accepted: a tetrahedron.
 MIN_FACE_BUDGET = 4
 
@@ -41,7 +43,9 @@ class ReconstructionSettings:
     (capped at ``resolution``); ``chunk_size``: points per network query;
     ``min_fragment``: connected pieces smaller than this share of the largest
     are dropped; ``face_budget``: decimate to at most this many faces (None:
-    keep marching cubes' full resolution); ``device``: where the model runs
+    keep marching cubes' full resolution); ``turns``: how many copies of the
+    image, turned in its plane by 0, +-8, +-16, ... degrees, a depth-guided
+    model reads and averages the depth layers of (1: the image alone; :mod:`.turns`); ``device``: where the model runs
     (``auto``, ``cpu``, ``cuda``, ``cuda:N``), used when a model is loaded.
     """
 
@@ -51,6 +55,7 @@ class ReconstructionSettings:
     chunk_size: int = DEFAULT_CHUNK
     min_fragment: float = 0.05
     face_budget: int | None = None
+    turns: int = DEFAULT_TURNS
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -66,6 +71,7 @@ class ReconstructionSettings:
             raise ValueError(f"chunk size must be positive, got {self.chunk_size}")
         if not 0.0 <= self.min_fragment < 1.0:
             raise ValueError(f"min_fragment must lie in [0, 1), got {self.min_fragment}")
+        turn_angles(self.turns)  # refuses a count out of range, with the reason
         if self.face_budget is not None and self.face_budget < MIN_FACE_BUDGET:
             raise ValueError(f"face budget must be at least {MIN_FACE_BUDGET}, got {self.face_budget}")
 
