@@ -76,7 +76,6 @@ def test_training_mode_is_refused():
         ImageField(model, features, 1.8, 1.8, probabilities=True)
 
 
-
 def turned_reference(model, image_features, layers, points, a, b, turns):
     """The turned copies written out with the network's own modules: the image's features at
     the point, the layer bounds of every copy read where it shows the point and averaged, then

@@ -38,13 +38,13 @@ def test_stages_map_to_one_figure_that_only_moves_forward():
     assert figures == pytest.approx([0.0, 0.125, 0.125, 0.3125, 0.3125, 1.0])
 
 
-
 def test_the_last_stage_done_is_100_percent_whatever_the_rounding():
     plan = [("preprocess", 0.3), ("encode", 0.01), ("mise 32^3", 0.1), ("marching cubes", 0.2), ("write", 0.7)]
     total = sum(weight for _, weight in plan)
     assert sum(weight / total for _, weight in plan) < 1.0  # its shares sum to just under 1 in floating point
     overall = OverallProgress(plan, FakeClock())
     assert overall.update(Progress("write", 1, 1)).percent == 100
+
 
 def test_skipped_and_unknown_stages():
     overall = OverallProgress([("preprocess", 1.0), ("encode", 1.0), ("simplify", 2.0)], FakeClock())

@@ -106,10 +106,9 @@ def load_prediction(path: Path) -> trimesh.Trimesh:
 
 
 def _turns_read(reconstructor: Reconstructor, turns: int) -> str:
-    """How the fields were read, for the report: only a depth-guided model reads turned copies."""
-    if turns > 1 and reconstructor.model.config.depth_guided:
-        return f"depth layers averaged over {turns} turned copies of each input"
-    return "each input read alone (no turned copies)"
+    """How the fields were read, for the report (:meth:`Reconstructor.angles_read`)."""
+    copies = len(reconstructor.angles_read(turns))
+    return f"depth layers averaged over {copies} turned copies of each input" if copies > 1 else "each input read alone (no turned copies)"
 
 
 def run_evaluation(

@@ -141,12 +141,16 @@ class Reconstructor:
     def image_size(self) -> int:
         return self.model.config.image_size
 
+    def angles_read(self, turns: int) -> tuple[float, ...]:
+        """The turns (degrees) of the copies this model reads when asked for ``turns``: all of them
+        for a depth-guided model, whose predicted depth layers they steady; the image alone otherwise."""
+        return turn_angles(turns) if self.model.config.depth_guided else (0.0,)
+
     def field(self, image: np.ndarray, a: float, b: float, turns: int = DEFAULT_TURNS) -> ImageField:
         """The implicit field of a square uint8 image framed like a training render: occupancy
-        probabilities, or signed distances for an SDF model.  The image is encoded once here; a
-        depth-guided model also encodes ``turns - 1`` turned copies of it, whose predicted depth
-        layers steady its own (:mod:`.turns`; other models read the image alone)."""
-        angles = turn_angles(turns) if self.model.config.depth_guided else (0.0,)
+        probabilities, or signed distances for an SDF model.  The image, and the turned copies
+        of it that :meth:`angles_read` names (:mod:`.turns`), are encoded once here."""
+        angles = self.angles_read(turns)
         with torch.no_grad():
             encoded = self.model.encode(image_to_tensor(image, self.image_size, self.device))
             if len(angles) > 1:

@@ -45,8 +45,9 @@ class ReconstructionSettings:
     are dropped; ``face_budget``: decimate to at most this many faces (None:
     keep marching cubes' full resolution); ``turns``: how many copies of the
     image, turned in its plane by 0, +-8, +-16, ... degrees, a depth-guided
-    model reads and averages the depth layers of (1: the image alone; :mod:`.turns`); ``device``: where the model runs
-    (``auto``, ``cpu``, ``cuda``, ``cuda:N``), used when a model is loaded.
+    model reads and averages the depth layers of (1: the image alone;
+    :mod:`.turns`); ``device``: where the model runs (``auto``, ``cpu``,
+    ``cuda``, ``cuda:N``), used when a model is loaded.
     """
 
     resolution: int = 256
