@@ -54,7 +54,7 @@ KEYS_BY_TYPE = {
     "number": [
         "model.leaky_slope", "labels.fixed_s", "labels.lam", "labels.s_min", "labels.s_max", "labels.update_fraction",
         "labels.sdf_near_weight", "depth.depth_weight", "depth.valid_weight", "depth.normal_weight", "optim.lr",
-        "optim.grad_clip", "optim.min_lr_fraction", "checkpoint_minutes",
+        "optim.grad_clip", "optim.min_lr_fraction", "checkpoint_minutes", "data.turn_degrees",
     ],
     "flag": ["model.input_norm", "model.depth_head", "model.depth_guided", "optim.amp"],
     "name": ["model.encoder", "labels.mode", "optim.schedule"],
@@ -74,6 +74,7 @@ OUT_OF_RANGE = {
     "data.batch_size": ["0", "-3", "100000"],
     "data.num_workers": ["-1", "1000"],
     "data.val_views_per_shape": ["0"],
+    "data.turn_degrees": ["-1", "46"],
     "labels.mode": ["fuzzy"],
     "labels.fixed_s": ["0", "1", "1.5"],
     "labels.lam": ["0", "-1"],

@@ -80,7 +80,7 @@ def turned_reference(model, image_features, layers, points, a, b, turns):
     """The turned copies written out with the network's own modules: the image's features at
     the point, the layer bounds of every copy read where it shows the point and averaged, then
     the unfolded decoder."""
-    from svr_desktop.inference.turns import turn_matrix
+    from svr_desktop.geometry.image_turns import turn_matrix
     from svr_desktop.model.layered_depth_head import guide_from_bounds, layer_bounds
     from svr_desktop.model.projection import project, sample_at
 

@@ -448,3 +448,18 @@ def test_training_threads_share_the_cores_between_local_processes(monkeypatch):
     assert threads_per_training_process() == 8
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threads_per_training_process() == 3
+
+
+def test_the_trainer_turns_training_views_only(tiny_dataset, tmp_path, monkeypatch):
+    from svr_desktop.training import trainer
+
+    turns = {}
+
+    class Recording(ViewDataset):
+        def __init__(self, root, split="train", *args, **kwargs):
+            super().__init__(root, split, *args, **kwargs)
+            turns[split] = self.turn_degrees
+
+    monkeypatch.setattr(trainer, "ViewDataset", Recording)
+    run_to_completion(train(tiny_dataset, tmp_path / "run", tiny_config("optim.epochs=1", "data.turn_degrees=12.5")))
+    assert turns == {"train": 12.5, "val": 0.0}

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from svr_desktop.inference.settings import ReconstructionSettings
-from svr_desktop.inference.turns import DEFAULT_TURNS, MAX_TURNS, turn_angles, turn_image, turn_matrix
+from svr_desktop.geometry.image_turns import turn_image, turn_matrix
+from svr_desktop.inference.turns import DEFAULT_TURNS, MAX_TURNS, turn_angles
 from svr_desktop.model.projection import project
 
 
@@ -58,3 +59,32 @@ def test_the_plain_background_continues_into_the_turned_corners():
     turned = turn_image(image, 16.0)
     assert turned.shape == image.shape and (turned == image).all()
     assert turn_image(image, 0.0) is image
+
+
+def test_turned_maps_take_the_turned_images_geometry_and_fill_outside():
+    from svr_desktop.geometry.image_turns import turn_maps
+
+    side, degrees = 80, 21.0
+    dot = dot_image(np.array([55.0, 20.0]), side)
+    maps = np.stack([dot[..., 0].astype(np.float32), np.ones((side, side), np.float32)])
+    turned = turn_maps(maps, degrees, fill=-1.0)
+    assert turned.shape == maps.shape and turned.dtype == np.float32
+    peak = np.unravel_index(np.argmax(turned[0]), turned[0].shape)[::-1]
+    np.testing.assert_allclose(peak, brightest_centroid(turn_image(dot, degrees)), atol=1.0)
+    assert set(np.unique(turned[0])) <= set(np.unique(maps[0])) | {-1.0}  # nearest: no blended values
+    assert turned[1, 0, 0] == -1.0 and turned[1, side // 2, side // 2] == 1.0  # a corner comes from outside the frame
+
+
+@pytest.mark.parametrize("a, b", [(1.8, 1.8), (1.4, 2.3)])
+def test_turned_normals_stay_perpendicular_to_the_turned_surface(a, b):
+    from svr_desktop.geometry.image_turns import turn_normals
+
+    rng = np.random.default_rng(0)
+    normals = rng.normal(size=(3, 4, 4))
+    normals /= np.linalg.norm(normals, axis=0)
+    tangents = np.cross(normals, rng.normal(size=(3, 4, 4)), axis=0)  # perpendicular to each normal
+    turned = turn_normals(normals.astype(np.float32), 25.0, a, b)
+    moved = np.einsum("ij,jhw->ihw", turn_matrix(25.0, a, b), tangents)
+    np.testing.assert_allclose(np.einsum("ihw,ihw->hw", turned, moved), 0.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(turned, axis=0), 1.0, atol=1e-5)
+    assert not turn_normals(np.zeros((3, 2, 2), np.float32), 25.0, a, b).any()

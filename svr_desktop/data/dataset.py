@@ -15,6 +15,14 @@ Methods that predict points instead of a field (``pointcloud``) ask for
 ground-truth surface (``surface``, view frame), drawn from a generator of
 their own seeded by ``(seed, epoch, index, SURFACE_STREAM)``, so asking for
 them leaves the other draws unchanged.
+``turn_degrees`` > 0 turns each training item about the view axis by an
+angle drawn uniformly within +- that many degrees (seeded by ``(seed,
+epoch, index, TURN_STREAM)``): the image, its depth layers and normals, and
+the points move together (:mod:`..geometry.image_turns`), so the labels stay
+exact.  The network's depth was unsteady under such turns (docs/method.md,
+"Turned copies of the input"); turned views teach it the same part at more
+angles for no rendering.  Distances to the surface are kept as they are:
+exact when ``a = b``, and off by the turn's small stretch otherwise.
 The split's shards are memory-mapped from uncompressed copies in
 ``root/cache`` (about 2.7 MB per shape at 160 px, 4 views and 3 depth
 layers), so processes training on the same data set share one copy.
@@ -32,6 +40,7 @@ from pydantic import StrictInt, StrictStr, TypeAdapter, ValidationError
 from torch.utils.data import Dataset
 from typing_extensions import NotRequired, TypedDict  # pydantic needs these on Python < 3.12
 
+from ..geometry.image_turns import turn_image, turn_maps, turn_matrix, turn_normals
 from ..geometry.sampling import sample_surface
 from ..validation import describe
 from .build_settings import SPLITS
@@ -42,6 +51,8 @@ from .shards import ShapeRecord, read_mapped_shard, read_shard
 CACHE_DIR = "cache"
 #: Last seed word of the surface samples' generator (keeps it apart from the training points' one).
 SURFACE_STREAM = 1
+#: Last seed word of the training turns' generator.
+TURN_STREAM = 2
 
 
 class _Shard(TypedDict):
@@ -146,9 +157,12 @@ class ViewDataset(Dataset):
         point_set: str = "train",
         seed: int = 0,
         surface_points: int = 0,
+        turn_degrees: float = 0.0,
     ):
         if point_set not in ("train", "val"):
             raise ValueError("point_set must be 'train' or 'val'")
+        if turn_degrees and point_set != "train":
+            raise ValueError("only training items are turned")
         self.records = load_split(root, split, mapped=True)
         if not self.records:
             raise ValueError(f"{root}: the '{split}' split is empty")
@@ -157,6 +171,7 @@ class ViewDataset(Dataset):
         self.point_set = point_set
         self.seed = seed
         self.surface_points = surface_points
+        self.turn_degrees = turn_degrees
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -181,23 +196,52 @@ class ViewDataset(Dataset):
             points = record.val_points
             distance = np.zeros(len(points), dtype=np.float32)
             inside = record.val_inside
+        image = np.array(record.images[view])
+        points = record.to_view(points, view)
+        a, b = float(record.a[view]), float(record.b[view])
+        degrees = self._turn(index)
+        if degrees:
+            image = turn_image(image, degrees)
+            points = points @ turn_matrix(degrees, a, b).T
         item = {
-            "image": torch.from_numpy(np.array(record.images[view])).permute(2, 0, 1).float().div_(255.0),
-            "a": torch.tensor(float(record.a[view])),
-            "b": torch.tensor(float(record.b[view])),
-            "points": torch.from_numpy(record.to_view(points, view).astype(np.float32)),
+            "image": torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0),
+            "a": torch.tensor(a),
+            "b": torch.tensor(b),
+            "points": torch.from_numpy(points.astype(np.float32)),
             "distance": torch.from_numpy(np.asarray(distance, dtype=np.float32)),
             "inside": torch.from_numpy(np.array(inside, dtype=bool)),
             "shape_index": torch.tensor(record_index),
             "view": torch.tensor(view),
         }
         if self.point_set == "train":
-            item["depth_entry"] = torch.from_numpy(record.depth_entry[view].astype(np.float32))
-            item["depth_exit"] = torch.from_numpy(record.depth_exit[view].astype(np.float32))
-            item["depth_count"] = torch.from_numpy(record.depth_count[view].astype(np.int64))
-            item["depth_normal"] = torch.from_numpy(record.depth_normal[view].astype(np.float32))
+            item.update(self._depth_targets(record, view, degrees, a, b))
         if self.surface_points:
             rng = np.random.default_rng([self.seed, self.epoch, index, SURFACE_STREAM])
             surface, _ = sample_surface(record.view_mesh(view), self.surface_points, rng)
+            if degrees:
+                surface = surface @ turn_matrix(degrees, a, b).T
             item["surface"] = torch.from_numpy(surface.astype(np.float32))
         return item
+
+    @staticmethod
+    def _depth_targets(record: ShapeRecord, view: int, degrees: float, a: float, b: float) -> dict[str, torch.Tensor]:
+        """The view's layered depth as float32 (layer counts int64), turned by ``degrees`` like its image."""
+        layers = record.depth_entry.shape[1]
+        maps = np.concatenate([
+            record.depth_entry[view], record.depth_exit[view], record.depth_count[view][None],
+            turn_normals(record.depth_normal[view].astype(np.float32), degrees, a, b),
+        ]).astype(np.float32)
+        entry, exit_, count, normal = np.split(turn_maps(maps, degrees), [layers, 2 * layers, 2 * layers + 1])
+        return {
+            "depth_entry": torch.from_numpy(entry),
+            "depth_exit": torch.from_numpy(exit_),
+            "depth_count": torch.from_numpy(count[0].astype(np.int64)),
+            "depth_normal": torch.from_numpy(normal),
+        }
+
+    def _turn(self, index: int) -> float:
+        """This epoch's turn of item ``index`` in degrees (0 when turns are off)."""
+        if not self.turn_degrees:
+            return 0.0
+        rng = np.random.default_rng([self.seed, self.epoch, index, TURN_STREAM])
+        return float(rng.uniform(-self.turn_degrees, self.turn_degrees))

@@ -43,12 +43,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..geometry.image_turns import turn_matrix
 from ..model.decoder import Decoder
 from ..model.implicit import Encoded, ImplicitNetwork
 from ..model.layered_depth_head import guide_from_bounds, layer_bounds
 from ..model.network import SVRNet
 from ..model.projection import project, sample_at
-from .turns import turn_matrix
 
 
 def _batch_norm_affine(norm: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:

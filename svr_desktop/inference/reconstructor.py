@@ -28,6 +28,7 @@ import trimesh
 
 from ..devices import pick_device
 from ..geometry.extraction import extract_mesh, mise_resolutions
+from ..geometry.image_turns import turn_image
 from ..model.checkpoint import ModelCheckpoint, build_model, default_iso_level, read_model_checkpoint
 from ..model.images import image_to_tensor
 from ..model.implicit import Encoded, ImplicitNetwork
@@ -38,7 +39,7 @@ from .postprocess import PostprocessReport, postprocess
 from .preprocess import Photo, PhotoSource, PreparedPhoto, Rect, auto_ab, prepare_photo
 from .segmentation import NetworkSegmenter
 from .settings import ReconstructionSettings
-from .turns import DEFAULT_TURNS, turn_angles, turn_image
+from .turns import DEFAULT_TURNS, turn_angles
 
 DEFAULT_SETTINGS = ReconstructionSettings()
 #: The one stage of a point-cloud reconstruction after preprocessing.

@@ -12,15 +12,11 @@ degrees) the dev meshes' IoU rose from 0.511 to 0.527 (full pipeline,
 frame the part fills is a cue to its depth) and lost IoU.
 
 A copy turned by ``theta`` shows the part turned by ``theta`` about the view
-axis (counter-clockwise as the camera sees it), so its maps at ``M p``
-describe the original part at ``p``, with ``M = D^-1 R(theta) D`` acting on
-``(x, y)`` and ``D = diag(a, b)`` the projection's scales (``M = R(theta)``
-when ``a = b``).
+axis, so its maps at ``M p`` describe the original part at ``p``
+(:mod:`svr_desktop.geometry.image_turns`, which training uses too).
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 #: Angle between neighbouring copies.  Small, so that the key light of the
 #: photo moves little and a part framed like a training render stays in the
@@ -38,29 +34,3 @@ def turn_angles(count: int) -> tuple[float, ...]:
         raise ValueError(f"turns must be from 1 to {MAX_TURNS}, got {count}")
     turned = (TURN_STEP_DEGREES * ((k + 1) // 2) * (1 if k % 2 else -1) for k in range(1, count))
     return (0.0, *turned)
-
-
-def turn_image(image: np.ndarray, degrees: float) -> np.ndarray:
-    """A square (S, S, 3) uint8 image turned counter-clockwise by ``degrees`` about its centre.
-
-    Corners that come from outside the frame repeat the nearest edge pixel:
-    a render's or prepared photo's plain background continues.
-    """
-    if degrees == 0:
-        return image
-    import cv2  # here, not above: the command line reads DEFAULT_TURNS while parsing options
-
-    side = image.shape[0]
-    centre = (side - 1) / 2  # pixel centres: the view axis passes through the middle of the frame
-    matrix = cv2.getRotationMatrix2D((centre, centre), degrees, 1.0)
-    return cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def turn_matrix(degrees: float, a: float, b: float) -> np.ndarray:
-    """(3, 3) ``M``: a turned copy shows view-frame point ``p`` where the image shows ``M p`` (as rows: ``p @ M.T``)."""
-    angle = np.deg2rad(degrees)
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    scales = np.diag([a, b])
-    matrix = np.eye(3)
-    matrix[:2, :2] = np.linalg.inv(scales) @ rotation @ scales
-    return matrix

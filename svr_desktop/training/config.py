@@ -35,6 +35,8 @@ class DataConfig:
     batch_size: StrictInt = Field(16, ge=1, le=4096)  # views per step (per process under DDP)
     num_workers: StrictInt = Field(0, ge=0, le=256)  # DataLoader worker processes
     val_views_per_shape: StrictInt = Field(1, ge=1, le=1024)  # views of each validation shape scored per epoch
+    # Training views turned about the view axis by a random angle within +- this many degrees (0: as rendered)
+    turn_degrees: StrictFloat = Field(0.0, ge=0.0, le=45.0)
 
     def __post_init__(self) -> None:
         if self.points_per_view * self.batch_size > MAX_POINTS_PER_STEP:

@@ -261,7 +261,9 @@ def train(
 
     # The data set first: a broken one is refused before any network is built.
     surface_points = config.model.pointcloud_points if points_method else config.model.doccnet_points if stage_two else 0
-    train_set = ViewDataset(data_dir, "train", config.data.points_per_view, seed=config.seed, surface_points=surface_points)
+    train_set = ViewDataset(
+        data_dir, "train", config.data.points_per_view, seed=config.seed, surface_points=surface_points, turn_degrees=config.data.turn_degrees
+    )
     val_set = (
         ViewDataset(data_dir, "val", point_set="val", surface_points=VAL_SURFACE_POINTS if points_method else 0)
         if ctx.is_main
