@@ -476,6 +476,7 @@ class MainWindow(QMainWindow):
         self.reconstructor, self.checkpoint, self._loading_checkpoint = reconstructor, path, None
         self._model_device_choice = device
         self.parameters.set_threshold_kind(reconstructor.output_kind, reconstructor.default_threshold)
+        self.parameters.set_turns_available(reconstructor.reads_turned_copies)
         self.parameters.set_method_checkpoints(method_checkpoints(default_model_path()))
         self.parameters.show_method(reconstructor.model.config.method)
         output = "point cloud" if reconstructor.output_kind == "points" else f"{reconstructor.output_kind} field"

@@ -1,5 +1,5 @@
-"""Reconstruction parameters: projection ``a, b``, grid resolution, iso-level, device,
-a known real size, and the checkpoint.
+"""Reconstruction parameters: projection ``a, b``, grid resolution, iso-level, turned
+copies of the photo, device, a known real size, and the checkpoint.
 
 ``a`` and ``b`` (DESIGN.md section 1) stretch the reconstruction along x and
 y relative to the depth the network infers.  With *Auto from silhouette* on
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -48,6 +49,7 @@ from ..geometry.frames import PADDED_HALF
 from ..inference.export import ExportUnits
 from ..inference.settings import APPLICATION_RESOLUTIONS as RESOLUTIONS
 from ..inference.settings import ReconstructionSettings
+from ..inference.turns import DEFAULT_TURNS, MAX_TURNS, TURN_STEP_DEGREES
 from ..model.methods import METHODS
 from .settings import read_bool, read_float, read_int, read_str
 
@@ -65,6 +67,12 @@ THRESHOLD_RANGES = {"occupancy": (0.01, 0.99, 0.05, 3), "sdf": (-0.1, 0.1, 0.005
 #: Why the threshold is off for a point-cloud model.
 NO_THRESHOLD_FOR_POINTS = "This model outputs points directly: there is no field, so no threshold applies"
 THRESHOLD_TIP = "Iso-level of the implicit field: lower = fatter part, higher = thinner"
+TURNS_TIP = (
+    f"Copies of the photo read, turned by +-{TURN_STEP_DEGREES:g} degrees, +-{2 * TURN_STEP_DEGREES:g} degrees, ...: "
+    "their predicted depth is averaged, which steadies it; 1 reads the photo alone (a little faster)"
+)
+#: Why the turned copies are off for a model without a depth head.
+NO_TURNS_WITHOUT_DEPTH = "This model predicts no depth layers: it reads the photo alone"
 CHECKPOINT_FILTER = "SVR Desktop checkpoints (*.safetensors);;All files (*)"
 
 
@@ -117,6 +125,10 @@ class ParametersPanel(QGroupBox):
         for resolution in RESOLUTIONS:
             self.resolution_combo.addItem(f"{resolution}³", resolution)
         self.resolution_combo.setToolTip("Effective grid resolution of the surface extraction (higher = finer, slower)")
+        self.turns_spin = QSpinBox(self)
+        self.turns_spin.setRange(1, MAX_TURNS)
+        self.turns_spin.setValue(DEFAULT_TURNS)
+        self.turns_spin.setToolTip(TURNS_TIP)
         self.threshold_spin = QDoubleSpinBox(self)
         self.threshold_spin.setToolTip(THRESHOLD_TIP)
         self.device_combo = QComboBox(self)
@@ -196,6 +208,7 @@ class ParametersPanel(QGroupBox):
         form.addRow("", self.auto_ab_button)
         form.addRow("Resolution:", self.resolution_combo)
         form.addRow("Threshold:", self.threshold_spin)
+        form.addRow("Turned copies:", self.turns_spin)
         form.addRow("Device:", self.device_combo)
         form.addRow(size_row)
         form.addRow("Model:", self.checkpoint_label)
@@ -248,6 +261,7 @@ class ParametersPanel(QGroupBox):
                 resolution=int(self.resolution_combo.currentData()),
                 threshold=None if self._threshold_kind == "points" else self.threshold_spin.value(),
                 device=self.device(),
+                turns=self.turns_spin.value(),
             ),
         )
 
@@ -292,6 +306,12 @@ class ParametersPanel(QGroupBox):
         if kind != self._threshold_kind or untouched or not low <= value <= high:
             self.threshold_spin.setValue(default)
         self._threshold_kind, self._threshold_default = kind, default
+
+    def set_turns_available(self, available: bool) -> None:
+        """Enable the turned copies for a model that reads them (a depth-guided one); otherwise
+        disable them and say why.  The user's count is kept for the next model that reads them."""
+        self.turns_spin.setEnabled(available)
+        self.turns_spin.setToolTip(TURNS_TIP if available else NO_TURNS_WITHOUT_DEPTH)
 
     # --- known size ------------------------------------------------------------
 
@@ -396,6 +416,7 @@ class ParametersPanel(QGroupBox):
         settings.setValue("parameters/threshold", self.threshold_spin.value())
         settings.setValue("parameters/threshold_kind", self._threshold_kind)
         settings.setValue("parameters/threshold_default", self._threshold_default)
+        settings.setValue("parameters/turns", self.turns_spin.value())
         settings.setValue("parameters/device", self.device())
         settings.setValue("parameters/known_size_dimension", self.size_dimension.currentData())
         settings.setValue("parameters/known_size_mm", self.size_mm.value())
@@ -416,6 +437,8 @@ class ParametersPanel(QGroupBox):
             self.threshold_spin.setValue(read_float(settings, "parameters/threshold", self.threshold_spin.value()))
             # The level of the model it was saved with: a value still at it follows the next model loaded.
             self._threshold_default = read_float(settings, "parameters/threshold_default", self._threshold_default)
+        turns = read_int(settings, "parameters/turns", DEFAULT_TURNS)
+        self.turns_spin.setValue(turns if 1 <= turns <= MAX_TURNS else DEFAULT_TURNS)
         device = self.device_combo.findData(read_str(settings, "parameters/device", "auto"))
         if device >= 0 and self.device_combo.model().item(device).isEnabled():
             self.device_combo.setCurrentIndex(device)

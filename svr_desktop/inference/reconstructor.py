@@ -142,10 +142,15 @@ class Reconstructor:
     def image_size(self) -> int:
         return self.model.config.image_size
 
+    @property
+    def reads_turned_copies(self) -> bool:
+        """Whether this model reads turned copies of its input: a depth-guided one, whose predicted
+        depth layers they steady; any other reads the image alone."""
+        return self.model.config.depth_guided
+
     def angles_read(self, turns: int) -> tuple[float, ...]:
-        """The turns (degrees) of the copies this model reads when asked for ``turns``: all of them
-        for a depth-guided model, whose predicted depth layers they steady; the image alone otherwise."""
-        return turn_angles(turns) if self.model.config.depth_guided else (0.0,)
+        """The turns (degrees) of the copies this model reads when asked for ``turns``."""
+        return turn_angles(turns) if self.reads_turned_copies else (0.0,)
 
     def field(self, image: np.ndarray, a: float, b: float, turns: int = DEFAULT_TURNS) -> ImageField:
         """The implicit field of a square uint8 image framed like a training render: occupancy

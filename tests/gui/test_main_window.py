@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from svr_desktop.gui import export_dialog
 from svr_desktop.gui.export_dialog import ExportOptions
 from svr_desktop.gui.main_window import MainWindow
+from svr_desktop.gui.parameters_panel import NO_TURNS_WITHOUT_DEPTH
 from svr_desktop.inference.export import ExportUnits
 from svr_desktop.inference.simplify import FaceTarget
 from svr_desktop.inference.reconstructor import Reconstructor
@@ -271,6 +272,7 @@ def test_settings_come_back_in_a_new_window(qtbot, fixture_checkpoint):
     panel.b_spin.setValue(2.25)
     panel.set_resolution(128)
     panel.threshold_spin.setValue(0.35)
+    panel.turns_spin.setValue(3)
     panel.size_check.setChecked(True)
     panel.size_dimension.setCurrentIndex(panel.size_dimension.findData("x"))
     panel.size_mm.setValue(120.0)
@@ -287,6 +289,9 @@ def test_settings_come_back_in_a_new_window(qtbot, fixture_checkpoint):
     assert (restored.a_spin.value(), restored.b_spin.value()) == (1.5, 2.25)
     assert restored.parameters().settings.resolution == 128
     assert restored.threshold_spin.value() == pytest.approx(0.35)
+    assert restored.parameters().settings.turns == 3
+    # The fixture model has no depth head: it reads the photo alone, and the box says so.
+    assert not restored.turns_spin.isEnabled() and restored.turns_spin.toolTip() == NO_TURNS_WITHOUT_DEPTH
     assert restored.device() == "cpu"
     # A known size belongs to one part: not switched on again, but offered in the box.
     assert restored.known_size_units() == ExportUnits.normalized()

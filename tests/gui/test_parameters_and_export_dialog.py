@@ -12,6 +12,7 @@ from svr_desktop.gui.export_dialog import ExportDialog
 from svr_desktop.gui.parameters_panel import ParametersPanel
 from svr_desktop.inference.export import ExportUnits
 from svr_desktop.inference.simplify import FaceTarget, SimplifyReport
+from svr_desktop.inference.turns import DEFAULT_TURNS, MAX_TURNS
 
 
 @pytest.fixture
@@ -67,6 +68,17 @@ def test_resolution_threshold_and_device(panel):
     assert gpu.isEnabled() == torch.cuda.is_available()
     if not torch.cuda.is_available():
         assert "CUDA" in gpu.toolTip()
+
+
+def test_turned_copies_default_to_the_reconstructions_and_are_off_for_models_without_depth(panel):
+    assert panel.parameters().settings.turns == DEFAULT_TURNS and panel.turns_spin.maximum() == MAX_TURNS
+    panel.turns_spin.setValue(1)
+    assert panel.parameters().settings.turns == 1
+    panel.set_turns_available(False)
+    assert not panel.turns_spin.isEnabled() and "depth" in panel.turns_spin.toolTip()
+    panel.set_turns_available(True)
+    assert panel.turns_spin.isEnabled() and "averaged" in panel.turns_spin.toolTip()
+    assert panel.parameters().settings.turns == 1  # the user's count outlives a model without depth
 
 
 def test_known_size_gives_millimetres(panel):
