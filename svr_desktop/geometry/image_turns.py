@@ -16,12 +16,11 @@ views at random so that the network sees every part at many more angles
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
 def _rotation_about_centre(side: int, degrees: float) -> np.ndarray:
-    import cv2  # here, not above: the command line reads the turn settings while parsing options
-
     centre = (side - 1) / 2  # pixel centres: the view axis passes through the middle of the frame
     return cv2.getRotationMatrix2D((centre, centre), degrees, 1.0)
 
@@ -34,8 +33,6 @@ def turn_image(image: np.ndarray, degrees: float) -> np.ndarray:
     """
     if degrees == 0:
         return image
-    import cv2
-
     side = image.shape[0]
     matrix = _rotation_about_centre(side, degrees)
     return cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -50,8 +47,6 @@ def turn_maps(maps: np.ndarray, degrees: float, fill: float = 0.0) -> np.ndarray
     """
     if degrees == 0:
         return maps
-    import cv2
-
     side = maps.shape[-1]
     matrix = _rotation_about_centre(side, degrees)
     channels_last = np.ascontiguousarray(maps.transpose(1, 2, 0))
