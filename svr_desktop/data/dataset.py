@@ -226,16 +226,20 @@ class ViewDataset(Dataset):
     @staticmethod
     def _depth_targets(record: ShapeRecord, view: int, degrees: float, a: float, b: float) -> dict[str, torch.Tensor]:
         """The view's layered depth as float32 (layer counts int64), turned by ``degrees`` like its image."""
-        layers = record.depth_entry.shape[1]
-        maps = np.concatenate([
-            record.depth_entry[view], record.depth_exit[view], record.depth_count[view][None],
-            turn_normals(record.depth_normal[view].astype(np.float32), degrees, a, b),
-        ]).astype(np.float32)
-        entry, exit_, count, normal = np.split(turn_maps(maps, degrees), [layers, 2 * layers, 2 * layers + 1])
+        entry = record.depth_entry[view].astype(np.float32)
+        exit_ = record.depth_exit[view].astype(np.float32)
+        count = record.depth_count[view]
+        normal = record.depth_normal[view].astype(np.float32)
+        if degrees:
+            # One turn of all the maps stacked: every channel takes the same source pixel.
+            layers = len(entry)
+            stacked = np.concatenate([entry, exit_, count[None].astype(np.float32), turn_normals(normal, degrees, a, b)])
+            entry, exit_, count, normal = np.split(turn_maps(stacked, degrees), [layers, 2 * layers, 2 * layers + 1])
+            count = count[0]
         return {
             "depth_entry": torch.from_numpy(entry),
             "depth_exit": torch.from_numpy(exit_),
-            "depth_count": torch.from_numpy(count[0].astype(np.int64)),
+            "depth_count": torch.from_numpy(count.astype(np.int64)),
             "depth_normal": torch.from_numpy(normal),
         }
 
